@@ -1,0 +1,223 @@
+"""The AWS side: one boto3 session, the few ECR/STS calls we make, and
+their failures turned into one clear line each.
+
+boto3 is imported here and only here, and only when a call is made: the
+collection imports this module lazily so ``inv --list`` never pays for it.
+"""
+
+from __future__ import annotations
+
+import base64
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from ecr_tasks import naming
+from ecr_tasks.errors import AwsError, ConfigError, RepositoryNotFound
+
+# Bounded retries with backoff for throttling and transient network errors.
+RETRIES = {"mode": "standard", "max_attempts": 5}
+TIMEOUTS = {"connect_timeout": 5, "read_timeout": 20}
+
+
+@dataclass(frozen=True)
+class Token:
+    """A registry credential from GetAuthorizationToken.
+
+    The password is kept out of ``repr`` so that no log line, debug dump or
+    traceback can show it.
+    """
+
+    host: str
+    user: str
+    password: str = field(repr=False)
+    expires_at: float
+    issued_at: float
+
+    @property
+    def account(self) -> str | None:
+        return naming.account_of_host(self.host)
+
+
+def decode_token(authorization_token: str, proxy_endpoint: str, expires_at: Any) -> Token:
+    """Build a :class:`Token` from one ``authorizationData`` entry."""
+    user, _, password = base64.b64decode(authorization_token).decode("utf-8").partition(":")
+    expires = expires_at.timestamp() if hasattr(expires_at, "timestamp") else float(expires_at)
+    return Token(naming.host_of_endpoint(proxy_endpoint), user, password, expires, time.time())
+
+
+class Aws:
+    """Lazily built boto3 clients that share one session.
+
+    Building a session and a client costs far more than the call itself, so
+    each (service, region) client is built once per process and reused.
+    """
+
+    def __init__(self, profile: str | None = None) -> None:
+        self.profile = profile
+        self._session: Any = None
+        self._clients: dict[tuple[str, str], Any] = {}
+        self._lock = threading.Lock()
+
+    def client(self, service: str, region: str) -> Any:
+        # Client creation is not thread-safe on one session; calls are.
+        with self._lock:
+            key = (service, region)
+            if key not in self._clients:
+                import boto3
+                from botocore.config import Config
+
+                with translate_errors():
+                    if self._session is None:
+                        self._session = boto3.session.Session(profile_name=self.profile)
+                    self._clients[key] = self._session.client(
+                        service,
+                        region_name=region,
+                        config=Config(retries=RETRIES, **TIMEOUTS),
+                    )
+            return self._clients[key]
+
+    def registry_tokens(self, region: str, accounts: list[str]) -> list[Token]:
+        """One GetAuthorizationToken call for every account in ``region``."""
+        kwargs = {"registryIds": accounts} if accounts else {}
+        with translate_errors(region=region):
+            answer = self.client("ecr", region).get_authorization_token(**kwargs)
+        return [
+            decode_token(d["authorizationToken"], d["proxyEndpoint"], d["expiresAt"])
+            for d in answer["authorizationData"]
+        ]
+
+    def public_token(self, host: str) -> Token:
+        """A token for ECR Public, whose API lives in us-east-1 only."""
+        with translate_errors(region="us-east-1"):
+            data = self.client("ecr-public", "us-east-1").get_authorization_token()
+        data = data["authorizationData"]
+        return decode_token(data["authorizationToken"], host, data["expiresAt"])
+
+    def caller_account(self, region: str) -> str:
+        with translate_errors(region=region):
+            return self.client("sts", region).get_caller_identity()["Account"]
+
+    def caller_arn(self, region: str) -> str:
+        with translate_errors(region=region):
+            return self.client("sts", region).get_caller_identity()["Arn"]
+
+    def describe_repository(self, region: str, account: str | None, repo: str) -> dict:
+        with translate_errors(region=region, repo=repo):
+            answer = self.client("ecr", region).describe_repositories(
+                repositoryNames=[repo], **({"registryId": account} if account else {})
+            )
+        return answer["repositories"][0]
+
+    def create_repository(
+        self,
+        region: str,
+        account: str | None,
+        repo: str,
+        *,
+        immutable: bool,
+        scan_on_push: bool,
+        kms_key: str | None,
+    ) -> dict:
+        encryption = (
+            {"encryptionType": "KMS", "kmsKey": kms_key}
+            if kms_key
+            else {"encryptionType": "AES256"}
+        )
+        with translate_errors(region=region, repo=repo):
+            answer = self.client("ecr", region).create_repository(
+                repositoryName=repo,
+                imageTagMutability="IMMUTABLE" if immutable else "MUTABLE",
+                imageScanningConfiguration={"scanOnPush": scan_on_push},
+                encryptionConfiguration=encryption,
+                **({"registryId": account} if account else {}),
+            )
+        return answer["repository"]
+
+    def image_digest(self, region: str, account: str | None, repo: str, tag: str) -> str:
+        with translate_errors(region=region, repo=repo):
+            answer = self.client("ecr", region).describe_images(
+                repositoryName=repo,
+                imageIds=[{"imageTag": tag}],
+                **({"registryId": account} if account else {}),
+            )
+        return answer["imageDetails"][0]["imageDigest"]
+
+
+_DENIED = {
+    "AccessDenied",
+    "AccessDeniedException",
+    "UnrecognizedClientException",
+    "InvalidClientTokenId",
+    "InvalidSignatureException",
+    "SignatureDoesNotMatch",
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "AuthFailure",
+}
+_THROTTLED = {
+    "ThrottlingException",
+    "Throttling",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "ThrottledException",
+}
+
+
+class translate_errors:  # a context manager, named like one
+    """Turn botocore's exceptions into one-line :class:`EcrTasksError`\\ s."""
+
+    def __init__(self, region: str | None = None, repo: str | None = None) -> None:
+        self.region = region
+        self.repo = repo
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type | None, error: BaseException | None, tb: Any) -> bool:
+        if error is None:
+            return False
+        problem = _describe(error, self.region, self.repo)
+        if problem is None:
+            return False
+        raise problem from None
+
+
+def _describe(error: BaseException, region: str | None, repo: str | None) -> Exception | None:
+    from botocore import exceptions as bx
+
+    where = f" in {region}" if region else ""
+    if isinstance(error, bx.ProfileNotFound):
+        return ConfigError(f"unknown AWS profile: {error}")
+    if isinstance(error, bx.NoCredentialsError | bx.PartialCredentialsError):
+        return ConfigError(
+            "no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY, or run `aws configure`"
+        )
+    if isinstance(error, bx.NoRegionError):
+        return ConfigError("no AWS region: pass --region, set ecr.region or AWS_REGION")
+    if isinstance(error, bx.TokenRetrievalError | bx.SSOTokenLoadError):
+        return ConfigError(f"AWS SSO session expired or missing: run `aws sso login` ({error})")
+    if isinstance(error, bx.EndpointConnectionError | bx.ConnectTimeoutError | bx.ReadTimeoutError):
+        endpoint = getattr(error, "kwargs", {}).get("endpoint_url", "the AWS endpoint")
+        return AwsError(f"cannot reach {endpoint}{where}: check the network or AWS_ENDPOINT_URL")
+    if isinstance(error, bx.ClientError):
+        code = error.response.get("Error", {}).get("Code", "")
+        message = error.response.get("Error", {}).get("Message", "")
+        operation = error.operation_name
+        if code in _THROTTLED:
+            return AwsError(
+                f"AWS throttled {operation}{where} after {RETRIES['max_attempts']} attempts: "
+                "retry later or use the token cache"
+            )
+        if code == "RepositoryNotFoundException":
+            return RepositoryNotFound(
+                f"repository {repo!r} not found{where}: create it or push with --create"
+            )
+        if code in _DENIED:
+            return AwsError(f"access denied to {operation}{where} ({code}): {message}")
+        return AwsError(f"{operation}{where} failed ({code}): {message}")
+    if isinstance(error, bx.BotoCoreError):
+        return AwsError(f"AWS call failed{where}: {error}")
+    return None

@@ -1,0 +1,140 @@
+"""The token cache: registry tokens on disk, reused while they are fresh.
+
+One rule decides validity: a token is reused until half of its lifetime has
+passed and never once it has expired. Entries are keyed by registry host,
+region, API endpoint and the AWS principal as local facts name it, so a
+cached login makes no AWS call at all and two principals never share one.
+Files are written atomically (temp file, then rename) with mode 0600 in a
+0700 directory; anything unreadable is ignored with a warning and rewritten.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+from ecr_tasks.aws import Token
+
+FORMAT = 1
+
+
+def cache_dir(environ: Mapping[str, str] = os.environ) -> Path:
+    base = environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "ecr-tasks"
+
+
+def cache_key(host: str, region: str, principal: str, endpoint: str = "") -> str:
+    material = "\n".join((host, region, endpoint, principal)).encode("utf-8")
+    return hashlib.sha256(material).hexdigest()
+
+
+def is_fresh(token: Token, now: float | None = None) -> bool:
+    """True while less than half of the token's life has passed."""
+    now = time.time() if now is None else now
+    half_life = token.issued_at + (token.expires_at - token.issued_at) / 2
+    return now < min(half_life, token.expires_at)
+
+
+class NullCache:
+    """The cache when it is turned off: never hits, never writes."""
+
+    enabled = False
+
+    def get(self, key: str) -> Token | None:
+        return None
+
+    def put(self, key: str, token: Token) -> None:
+        return None
+
+    def drop(self, key: str) -> None:
+        return None
+
+
+class TokenCache:
+    """Tokens as one JSON file per key under ``directory``."""
+
+    enabled = True
+
+    def __init__(self, directory: Path | None = None) -> None:
+        self.directory = directory or cache_dir()
+
+    def _path(self, key: str) -> Path:
+        return self.directory / f"{key}.json"
+
+    def get(self, key: str) -> Token | None:
+        path = self._path(key)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if data.get("format") != FORMAT or data.get("key") != key:
+                raise ValueError("not one of ours")
+            token = Token(
+                host=str(data["host"]),
+                user=str(data["user"]),
+                password=str(data["password"]),
+                expires_at=float(data["expires_at"]),
+                issued_at=float(data["issued_at"]),
+            )
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+            warn(f"ignoring unreadable token cache file {path.name} ({type(error).__name__})")
+            return None
+        return token if is_fresh(token) else None
+
+    def put(self, key: str, token: Token) -> None:
+        record = {
+            "format": FORMAT,
+            "key": key,
+            "host": token.host,
+            "user": token.user,
+            "password": token.password,
+            "expires_at": token.expires_at,
+            "issued_at": token.issued_at,
+        }
+        try:
+            self._ensure_dir()
+            with _private_tempfile(self.directory) as (handle, temp):
+                json.dump(record, handle)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temp, self._path(key))
+        except OSError as error:
+            # A cache that cannot be written costs speed, not correctness.
+            warn(f"could not write the token cache in {self.directory} ({error.strerror})")
+
+    def drop(self, key: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self._path(key).unlink()
+
+    def _ensure_dir(self) -> None:
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if self.directory.stat().st_mode & 0o077:
+            self.directory.chmod(0o700)
+
+
+@contextlib.contextmanager
+def _private_tempfile(directory: Path) -> Iterator[tuple]:
+    fd, temp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".json")
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            yield handle, temp
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+
+
+def warn(message: str) -> None:
+    print(f"ecr-tasks: warning: {message}", file=sys.stderr)
+
+
+def open_cache(enabled: bool, environ: Mapping[str, str] = os.environ) -> TokenCache | NullCache:
+    return TokenCache(cache_dir(environ)) if enabled else NullCache()

@@ -1,0 +1,169 @@
+"""The container engine: the one place engine commands are built and run.
+
+Arguments are lists, quoted once by :func:`command_line`. The login writes
+the password to the engine's stdin with :mod:`subprocess` rather than
+through invoke's runner, whose stdin pump copies one character per 10 ms
+nap: a 2 KB ECR token would take seconds. Everything else goes through
+``c.run`` so ``--echo``, ``--dry`` and invoke's output handling apply.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import re
+import shlex
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from ecr_tasks.errors import AuthRejected, EngineError, RepositoryNotFound, redact
+
+_DIGEST_LINE = re.compile(r"^(?P<tag>\S+): digest: (?P<digest>sha256:[a-f0-9]{64}) size: ", re.M)
+
+# Patterns of engine error text, most specific first.
+_DAEMON_DOWN = re.compile(
+    r"Cannot connect to the Docker daemon|Is the docker daemon running|error during connect"
+    r"|cannot connect to Podman|Cannot connect to the (?:podman|containerd)",
+    re.I,
+)
+_AUTH = re.compile(
+    r"unauthorized|authentication required|no basic auth credentials|401 Unauthorized"
+    r"|authorization token has expired|denied: (?:Your )?authorization",
+    re.I,
+)
+_IMMUTABLE = re.compile(
+    r"tag invalid|cannot be overwritten because the (?:repository|tag) is immutable"
+    r"|already exists .* immutable",
+    re.I,
+)
+_NO_REPO = re.compile(r"name unknown|repository .* does not exist|repository not found", re.I)
+_NO_LOCAL_IMAGE = re.compile(
+    r"No such image|reference does not exist|image not known"
+    r"|does not exist locally",
+    re.I,
+)
+_MANIFEST_UNKNOWN = re.compile(
+    r"manifest unknown|not found: manifest|manifest for .* not found", re.I
+)
+_UNREACHABLE = re.compile(
+    r"connection refused|no such host|i/o timeout|dial tcp"
+    r"|server misbehaving|TLS handshake timeout",
+    re.I,
+)
+
+
+def command_line(argv: Sequence[str]) -> str:
+    """Quote an argument list for a shell, once, here."""
+    return shlex.join(argv)
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else ""
+
+
+def classify(
+    engine: str, action: str, stderr: str, target: str, secrets: Sequence[str] = ()
+) -> EngineError:
+    """Turn an engine's error output into one :class:`EngineError` line."""
+    detail = redact(_last_line(stderr), secrets)[:300]
+    if _DAEMON_DOWN.search(stderr):
+        return EngineError(
+            f"{engine} daemon is not running or not reachable "
+            f"(DOCKER_HOST={os.environ.get('DOCKER_HOST', 'default')}): start it and retry"
+        )
+    if _IMMUTABLE.search(stderr):
+        return EngineError(
+            f"{target} already exists and the repository's tags are immutable: push a new tag"
+        )
+    if _AUTH.search(stderr):
+        return AuthRejected(f"registry rejected the credentials for {target}: {detail}")
+    if _NO_LOCAL_IMAGE.search(stderr) and action in ("tag", "push"):
+        return EngineError(
+            f"local image {target} not found: build it first "
+            f"(docker build -t {target} .) or pass --image"
+        )
+    if _NO_REPO.search(stderr):
+        return RepositoryNotFound(
+            f"repository for {target} not found: create it or use push --create"
+        )
+    if _MANIFEST_UNKNOWN.search(stderr):
+        return EngineError(f"{target} not found in the registry")
+    if _UNREACHABLE.search(stderr):
+        return EngineError(f"registry for {target} is unreachable: {detail}")
+    return EngineError(f"{engine} {action} {target} failed: {detail or 'no error output'}")
+
+
+def _run_config(c: Any) -> Any:
+    return c.config.run
+
+
+@contextlib.contextmanager
+def _config_lock(lock_dir: Path) -> Iterator[None]:
+    """Serialise logins so concurrent ones never lose each other's entries.
+
+    ``docker login`` rewrites config.json as read-modify-write; two logins
+    to different registries at once can drop one of them.
+    """
+    try:
+        lock_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        handle = open(lock_dir / "engine-login.lock", "a")  # noqa: SIM115
+    except OSError:
+        yield  # no lock is better than no login
+        return
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def login(c: Any, engine: str, host: str, user: str, password: str, lock_dir: Path) -> bool:
+    """``<engine> login --username <user> --password-stdin <host>``.
+
+    The password goes to stdin only. Returns False under ``--dry``.
+    """
+    argv = [engine, "login", "--username", user, "--password-stdin", host]
+    run = _run_config(c)
+    if run.echo or run.dry:
+        print(run.echo_format.format(command=command_line(argv)))
+        sys.stdout.flush()
+    if run.dry:
+        return False
+    try:
+        with _config_lock(lock_dir):
+            done = subprocess.run(
+                argv, input=password, capture_output=True, text=True, timeout=120, check=False
+            )
+    except FileNotFoundError:
+        raise EngineError(f"{engine} not found on PATH: install it or set ecr.engine") from None
+    except subprocess.TimeoutExpired:
+        raise EngineError(f"{engine} login to {host} timed out after 120 s") from None
+    if done.returncode != 0:
+        raise classify(engine, "login", done.stderr + done.stdout, host, (password,))
+    return True
+
+
+def run(c: Any, argv: Sequence[str], action: str, target: str) -> str | None:
+    """Run an engine command through invoke; its stdout, or None under ``--dry``."""
+    try:
+        result = c.run(command_line(argv), warn=True, hide="err", pty=False)
+    except FileNotFoundError:
+        raise EngineError(f"{argv[0]} not found on PATH: install it or set ecr.engine") from None
+    if result is None or _run_config(c).dry:
+        return None
+    if result.exited == 127:
+        raise EngineError(f"{argv[0]} not found on PATH: install it or set ecr.engine")
+    if result.exited != 0:
+        raise classify(argv[0], action, result.stderr, target)
+    return result.stdout
+
+
+def pushed_digests(output: str) -> dict[str, str]:
+    """``{tag: digest}`` from ``docker push`` output."""
+    return {m["tag"]: m["digest"] for m in _DIGEST_LINE.finditer(output)}

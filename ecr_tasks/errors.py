@@ -1,0 +1,77 @@
+"""The errors a user can cause, and how they reach the terminal.
+
+Every failure that is not a bug is an :class:`EcrTasksError`: one line of
+text that names the value or the part at fault and what to do about it.
+Tasks turn it into :class:`invoke.exceptions.Exit` at their boundary, so the
+user sees that line and a non-zero exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+from invoke.exceptions import Exit
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class EcrTasksError(Exception):
+    """A failure the user can act on; its text is a single line."""
+
+    exit_code = 1
+
+    def __init__(self, message: str) -> None:
+        # Keep the promise of one line even when a wrapped error spans several.
+        super().__init__(" ".join(str(message).split()))
+
+
+class BadValue(EcrTasksError):
+    """A flag or setting that does not follow its rule."""
+
+    def __init__(self, what: str, value: object, rule: str) -> None:
+        self.what = what
+        self.value = value
+        super().__init__(f"invalid {what} {value!r}: {rule}")
+
+
+class ConfigError(EcrTasksError):
+    """Something needed is not set: a region, credentials, a profile."""
+
+
+class AwsError(EcrTasksError):
+    """The AWS API refused or could not be reached."""
+
+
+class EngineError(EcrTasksError):
+    """The container engine is missing, stopped, or failed a command."""
+
+
+class AuthRejected(EngineError):
+    """The registry turned down the credentials the engine sent."""
+
+
+class RepositoryNotFound(AwsError):
+    """The repository does not exist in the registry."""
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """Replace every occurrence of each secret in ``text`` with ``***``."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
+def exits_cleanly(func: F) -> F:
+    """Turn :class:`EcrTasksError` raised by ``func`` into a one-line exit."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except EcrTasksError as error:
+            raise Exit(f"ecr-tasks: {error}", code=error.exit_code) from None
+
+    return wrapper  # type: ignore[return-value]

@@ -1,0 +1,214 @@
+"""Getting a registry token (from the cache or the API) and logging in.
+
+This is where the pieces meet: settings say which registries, the cache is
+asked first, the API is called once per region for whatever the cache
+missed, and the engine receives each password on its stdin.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ecr_tasks import awsconfig, engine, naming
+from ecr_tasks.cache import cache_dir, cache_key, open_cache
+from ecr_tasks.errors import EcrTasksError
+from ecr_tasks.settings import Settings
+
+if TYPE_CHECKING:
+    from ecr_tasks.aws import Aws, Token
+
+#: Accounts learnt in this process from a token's proxyEndpoint or STS, so
+#: that ``inv login push`` asks AWS for the account at most once.
+_known_accounts: dict[tuple[str | None, str], str] = {}
+
+
+@dataclass(frozen=True)
+class Target:
+    """One registry to log in to."""
+
+    region: str
+    account: str | None = None
+    public: bool = False
+
+
+@dataclass
+class Outcome:
+    target: Target
+    host: str
+    error: EcrTasksError | None = None
+
+
+class Registries:
+    """Tokens and logins for the registries that one task call works with."""
+
+    def __init__(self, settings: Settings, environ: Mapping[str, str] | None = None) -> None:
+        self.settings = settings
+        self.environ = os.environ if environ is None else environ
+        self.cache = open_cache(settings.cache, self.environ)
+        self._aws: Aws | None = None
+        self._principal: str | None = None
+
+    @property
+    def aws(self) -> Aws:
+        if self._aws is None:
+            from ecr_tasks.aws import Aws
+
+            self._aws = Aws(self.settings.profile)
+        return self._aws
+
+    # -- naming -------------------------------------------------------------
+
+    def host(self, target: Target, token: Token | None = None) -> str | None:
+        """The host to log in to and to name images with, if it is known."""
+        if target.public:
+            return self.settings.public_registry
+        if self.settings.registry:
+            return self.settings.registry
+        account = (
+            target.account
+            or (token.account if token else None)
+            or self.known_account(target.region)
+        )
+        if account is None:
+            return None
+        return naming.registry_host(
+            account, target.region, fips=self.settings.fips, dualstack=self.settings.dualstack
+        )
+
+    def known_account(self, region: str) -> str | None:
+        return self.settings.account or _known_accounts.get((self.settings.profile, region))
+
+    def account(self, region: str) -> str:
+        """The registry's account: configured, learnt, cached, or asked of STS."""
+        account = self.known_account(region)
+        if account is None:
+            cached = self.cache.get(self._key(Target(region)))
+            account = cached.account if cached else None
+        if account is None:
+            account = self.aws.caller_account(region)
+        _known_accounts[(self.settings.profile, region)] = account
+        return account
+
+    def registry(self, region: str) -> str:
+        """The registry host for single-registry tasks (tag, push, pull, uri)."""
+        if self.settings.registry:
+            return self.settings.registry
+        return naming.registry_host(
+            self.account(region), region, fips=self.settings.fips, dualstack=self.settings.dualstack
+        )
+
+    # -- tokens -------------------------------------------------------------
+
+    def _key(self, target: Target) -> str:
+        if self._principal is None:
+            self._principal = awsconfig.principal_hint(self.settings.profile, self.environ)
+        service = "ECR_PUBLIC" if target.public else "ECR"
+        endpoint = (
+            self.environ.get(f"AWS_ENDPOINT_URL_{service}")
+            or self.environ.get("AWS_ENDPOINT_URL")
+            or ""
+        )
+        registry_id = "public" if target.public else (target.account or "caller")
+        return cache_key(registry_id, target.region, self._principal, endpoint)
+
+    def tokens(self, targets: list[Target], refresh: bool = False) -> dict[Target, Token]:
+        """A token for every target: cached where fresh, else one API call per region."""
+        found: dict[Target, Token] = {}
+        missing: dict[tuple[str, bool], list[Target]] = {}
+        for target in targets:
+            token = None if refresh else self.cache.get(self._key(target))
+            if token is not None:
+                found[target] = token
+            else:
+                missing.setdefault((target.region, target.public), []).append(target)
+        if missing:
+            groups = list(missing.items())
+            if len(groups) == 1:
+                results = [self._fetch(*groups[0])]
+            else:
+                with ThreadPoolExecutor(max_workers=min(8, len(groups))) as pool:
+                    results = list(pool.map(lambda g: self._fetch(*g), groups))
+            for fetched in results:
+                found.update(fetched)
+        for target, token in found.items():
+            if token.account and not target.public:
+                _known_accounts[(self.settings.profile, target.region)] = (
+                    target.account or token.account
+                )
+        return found
+
+    def _fetch(self, group: tuple[str, bool], targets: list[Target]) -> dict[Target, Token]:
+        region, public = group
+        if public:
+            token = self.aws.public_token(self.settings.public_registry)
+            fetched = dict.fromkeys(targets, token)
+        else:
+            accounts = [t.account for t in targets if t.account]
+            tokens = self.aws.registry_tokens(region, accounts)
+            if accounts:
+                by_account = {t.account: t for t in tokens}
+                fetched = {t: by_account[t.account] for t in targets if t.account in by_account}
+            else:
+                fetched = dict.fromkeys(targets, tokens[0])
+        for target, token in fetched.items():
+            self.cache.put(self._key(target), token)
+        return fetched
+
+    def forget(self, target: Target) -> None:
+        self.cache.drop(self._key(target))
+
+    # -- login --------------------------------------------------------------
+
+    def login(self, c: Any, targets: list[Target], refresh: bool = False) -> list[Outcome]:
+        """Log the engine in to every target; one outcome per target."""
+        if c.config.run.dry:
+            # No AWS call and no engine call: show what would run.
+            for target in targets:
+                host = self.host(target) or f"<account>.dkr.ecr.{target.region}.<suffix>"
+                engine.login(c, self.settings.engine, host, "AWS", "", self.cache_dir)
+            return [Outcome(t, self.host(t) or "") for t in targets]
+        try:
+            tokens = self.tokens(targets, refresh)
+        except EcrTasksError:
+            if len(targets) == 1:
+                raise
+            tokens = self._tokens_one_by_one(targets, refresh)
+        outcomes = []
+        for target in targets:
+            token = tokens.get(target)
+            host = self.host(target, token) or f"registry in {target.region}"
+            if isinstance(token, EcrTasksError) or token is None:
+                error = (
+                    token
+                    if isinstance(token, EcrTasksError)
+                    else EcrTasksError(f"no token for account {target.account} in {target.region}")
+                )
+                outcomes.append(Outcome(target, host, error))
+                continue
+            try:
+                engine.login(
+                    c, self.settings.engine, host, token.user, token.password, self.cache_dir
+                )
+                outcomes.append(Outcome(target, host))
+            except EcrTasksError as error:
+                outcomes.append(Outcome(target, host, error))
+        return outcomes
+
+    def _tokens_one_by_one(self, targets: list[Target], refresh: bool) -> dict[Target, Any]:
+        """After a grouped failure, find out which registries actually fail."""
+        results: dict[Target, Any] = {}
+        for target in targets:
+            try:
+                results.update(self.tokens([target], refresh))
+            except EcrTasksError as error:
+                results[target] = error
+        return results
+
+    @property
+    def cache_dir(self) -> Path:
+        return cache_dir(self.environ)

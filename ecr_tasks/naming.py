@@ -1,0 +1,210 @@
+"""Names: the rules values must follow, and the registry hosts ECR uses.
+
+Pure functions with no I/O beyond reading botocore's partition table once,
+so every rule can be tested directly and nothing here needs AWS.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from ecr_tasks.errors import BadValue
+
+# The ECR API's own pattern for repository names (2 to 256 characters).
+_REPO_COMPONENT = r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*"
+REPO_RE = re.compile(rf"{_REPO_COMPONENT}(?:/{_REPO_COMPONENT})*")
+# Docker's tag grammar.
+TAG_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+ACCOUNT_RE = re.compile(r"[0-9]{12}")
+DIGEST_RE = re.compile(r"sha256:[a-f0-9]{64}")
+# Shape of every AWS region name; the partition table decides if it is real.
+REGION_RE = re.compile(r"[a-z]{2,4}(?:-[a-z]+)+-[0-9]{1,2}")
+# host[:port], as Docker accepts a registry domain (IPv6 literals left out).
+_HOST_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+HOST_RE = re.compile(rf"(?:{_HOST_LABEL})(?:\.{_HOST_LABEL})*(?::[0-9]{{1,5}})?")
+# Docker's reference grammar: [domain/]path[:tag][@digest].
+_PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+IMAGE_RE = re.compile(
+    rf"(?:(?P<domain>{HOST_RE.pattern})/)?"
+    rf"(?P<path>{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*)"
+    rf"(?::(?P<tag>{TAG_RE.pattern}))?"
+    r"(?:@(?P<digest>[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}))?"
+)
+ENGINES = ("docker", "podman", "nerdctl", "finch")
+PUBLIC_REGISTRY = "public.ecr.aws"
+
+
+def check_repo(value: object) -> str:
+    """Return ``value`` if it is a valid ECR repository name."""
+    text = _text("repository name", value)
+    if not (2 <= len(text) <= 256 and REPO_RE.fullmatch(text)):
+        raise BadValue(
+            "repository name",
+            value,
+            "expected 2-256 lowercase letters, digits and . _ - separators, "
+            "with / between path components (e.g. team/my-app)",
+        )
+    return text
+
+
+def check_tag(value: object) -> str:
+    """Return ``value`` if it is a tag Docker accepts."""
+    text = _text("tag", value)
+    if not TAG_RE.fullmatch(text):
+        raise BadValue("tag", value, "expected 1-128 of A-Z a-z 0-9 _ . - not starting with . or -")
+    return text
+
+
+def check_account(value: object) -> str:
+    """Return ``value`` as a string if it is a 12-digit AWS account id."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = f"{value:012d}"
+    text = _text("account id", value)
+    if not ACCOUNT_RE.fullmatch(text):
+        raise BadValue("account id", value, "expected exactly 12 digits")
+    return text
+
+
+def check_digest(value: object) -> str:
+    """Return ``value`` if it is a ``sha256:`` image digest."""
+    text = _text("digest", value)
+    if not DIGEST_RE.fullmatch(text):
+        raise BadValue("digest", value, "expected sha256: followed by 64 lowercase hex digits")
+    return text
+
+
+def check_region(value: object) -> str:
+    """Return ``value`` if it names a region of a known AWS partition."""
+    text = _text("region", value)
+    if not REGION_RE.fullmatch(text) or partition_of(text) is None:
+        raise BadValue(
+            "region", value, "expected an AWS region name such as us-east-1 or cn-north-1"
+        )
+    return text
+
+
+def check_registry(value: object) -> str:
+    """Return ``value`` if it is a registry ``host[:port]``."""
+    text = _text("registry", value)
+    if len(text) > 255 or not HOST_RE.fullmatch(text) or not _port_ok(text):
+        raise BadValue("registry", value, "expected a host or host:port such as 127.0.0.1:5000")
+    return text
+
+
+def check_image(value: object) -> str:
+    """Return ``value`` if it is a local image reference in Docker's grammar."""
+    text = _text("image", value)
+    match = IMAGE_RE.fullmatch(text)
+    if not match or len(match.group("path")) > 255 or not _port_ok(match.group("domain") or ""):
+        raise BadValue(
+            "image",
+            value,
+            "expected an image reference like my-app:v1 or registry.example.com/team/app:v1",
+        )
+    return text
+
+
+def check_engine(value: object) -> str:
+    """Return ``value`` if it is an engine whose login takes ``--password-stdin``."""
+    text = _text("engine", value)
+    if text not in ENGINES:
+        raise BadValue("engine", value, f"expected one of {', '.join(ENGINES)}")
+    return text
+
+
+def _text(what: str, value: object) -> str:
+    if not isinstance(value, str) or not value:
+        raise BadValue(what, value, "expected a non-empty string")
+    return value
+
+
+def _port_ok(host: str) -> bool:
+    _, _, port = host.partition(":")
+    return not port or 0 < int(port) < 65536
+
+
+@dataclass(frozen=True)
+class Partition:
+    """The facts of one AWS partition that registry names depend on."""
+
+    name: str
+    dns_suffix: str
+    dualstack_suffix: str
+
+
+@functools.cache
+def _partition_table() -> list[dict]:
+    # Read botocore's own data file without importing botocore (which costs
+    # a tenth of a second and is not needed to name a registry).
+    spec = importlib.util.find_spec("botocore")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("botocore is not installed")
+    path = Path(next(iter(spec.submodule_search_locations))) / "data" / "partitions.json"
+    return json.loads(path.read_text(encoding="utf-8"))["partitions"]
+
+
+def partition_of(region: str) -> Partition | None:
+    """The partition ``region`` belongs to, or None when no partition claims it."""
+    table = _partition_table()
+    # botocore's own order: a listed region wins over a pattern match.
+    found = next((p for p in table if region in p.get("regions", {})), None)
+    if found is None:
+        found = next((p for p in table if re.fullmatch(p["regionRegex"], region)), None)
+    if found is None:
+        return None
+    outputs = found["outputs"]
+    # ECR's dual-stack hosts live under "on.<domain>" where other services use
+    # "api.<domain>": on.aws for the commercial and GovCloud partitions.
+    dualstack = outputs.get("dualStackDnsSuffix", "")
+    dualstack = "on." + dualstack.removeprefix("api.") if dualstack else ""
+    return Partition(found["id"], outputs["dnsSuffix"], dualstack)
+
+
+def registry_host(account: str, region: str, *, fips: bool = False, dualstack: bool = False) -> str:
+    """The private registry host of ``account`` in ``region``.
+
+    >>> registry_host("123456789012", "eu-west-1")
+    '123456789012.dkr.ecr.eu-west-1.amazonaws.com'
+    """
+    check_account(account)
+    check_region(region)
+    partition = partition_of(region)
+    assert partition is not None  # check_region guarantees it
+    if dualstack:
+        if not partition.dualstack_suffix:
+            raise BadValue("region", region, "dual-stack endpoints are not offered there")
+        service = "dkr-ecr-fips" if fips else "dkr-ecr"
+        return f"{account}.{service}.{region}.{partition.dualstack_suffix}"
+    service = "dkr.ecr-fips" if fips else "dkr.ecr"
+    return f"{account}.{service}.{region}.{partition.dns_suffix}"
+
+
+def image_ref(
+    registry: str, repo: str | None = None, tag: str | None = None, digest: str | None = None
+) -> str:
+    """``<registry>/<repo>[:<tag>][@<digest>]``, or the registry alone."""
+    if repo is None:
+        return registry
+    ref = f"{registry}/{repo}"
+    if tag:
+        ref += f":{tag}"
+    if digest:
+        ref += f"@{digest}"
+    return ref
+
+
+def host_of_endpoint(proxy_endpoint: str) -> str:
+    """The registry host in a GetAuthorizationToken ``proxyEndpoint`` URL."""
+    return urlsplit(proxy_endpoint).netloc or proxy_endpoint
+
+
+def account_of_host(host: str) -> str | None:
+    """The account id a private ECR host starts with, if it does."""
+    first = host.split(".", 1)[0]
+    return first if ACCOUNT_RE.fullmatch(first) else None

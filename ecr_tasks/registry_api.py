@@ -1,0 +1,67 @@
+"""Asking a registry itself: which digest a tag resolves to right now.
+
+A HEAD of ``/v2/<repo>/manifests/<reference>`` answers with the
+``Docker-Content-Digest`` header. ECR and the distribution registry both
+accept the login token as HTTP basic credentials there.
+"""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+import urllib.error
+import urllib.request
+
+from ecr_tasks.errors import AuthRejected, EngineError, redact
+
+_MANIFEST_TYPES = ", ".join(
+    (
+        "application/vnd.oci.image.index.v1+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.docker.distribution.manifest.v2+json",
+    )
+)
+
+
+def _scheme(host: str) -> str:
+    # Docker itself talks plain HTTP to loopback registries; so do we.
+    name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    if name == "localhost":
+        return "http"
+    try:
+        return "http" if ipaddress.ip_address(name).is_loopback else "https"
+    except ValueError:
+        return "https"
+
+
+def manifest_digest(
+    host: str, repo: str, reference: str, user: str, password: str, timeout: float = 15
+) -> str | None:
+    """The digest ``repo:reference`` resolves to, or None if the registry has no such tag."""
+    url = f"{_scheme(host)}://{host}/v2/{repo}/manifests/{reference}"
+    basic = base64.b64encode(f"{user}:{password}".encode()).decode()
+    request = urllib.request.Request(  # noqa: S310 - the scheme is http(s), set above
+        url,
+        method="HEAD",
+        headers={
+            "Accept": _MANIFEST_TYPES,
+            "Authorization": f"Basic {basic}",
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310
+            return answer.headers.get("Docker-Content-Digest")
+    except urllib.error.HTTPError as error:
+        if error.code == 404:
+            return None
+        if error.code in (401, 403):
+            raise AuthRejected(
+                f"registry {host} rejected the credentials (HTTP {error.code})"
+            ) from None
+        raise EngineError(
+            f"registry {host} answered HTTP {error.code} for {repo}:{reference}"
+        ) from None
+    except (urllib.error.URLError, OSError) as error:
+        reason = redact(str(getattr(error, "reason", error)), (password, basic))
+        raise EngineError(f"registry {host} is unreachable: {reason}") from None

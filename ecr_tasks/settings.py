@@ -1,0 +1,162 @@
+"""Settings: every ``ecr.*`` key, its default, and how a value is chosen.
+
+Precedence, highest first: the task's flag, invoke's configuration
+(invoke.yaml, ``INVOKE_ECR_*``), the AWS environment (``AWS_REGION``,
+``AWS_DEFAULT_REGION``, ``AWS_PROFILE``), then the profile's own config file.
+Every value is checked here, wherever it came from, before any command runs.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ecr_tasks import awsconfig, naming
+from ecr_tasks.errors import BadValue, ConfigError
+
+#: The ``ecr`` configuration tree and its defaults. Declaring every key is
+#: what lets invoke.yaml and INVOKE_ECR_* environment variables reach it.
+DEFAULTS: dict[str, Any] = {
+    "repo": None,
+    "region": None,
+    "profile": None,
+    "account": None,
+    "registry": None,
+    "engine": "docker",
+    "fips": False,
+    "dualstack": False,
+    "cache": True,
+    "public_registry": naming.PUBLIC_REGISTRY,
+}
+
+#: One line of help per key, shared by the docs and ``doctor``.
+DESCRIPTIONS: dict[str, str] = {
+    "repo": "Repository name in the registry (e.g. team/my-app).",
+    "region": "AWS region of the registry; falls back to AWS_REGION, then the profile.",
+    "profile": "AWS profile to take credentials from; falls back to AWS_PROFILE.",
+    "account": "12-digit account id owning the registry; asked of AWS when unset.",
+    "registry": "host[:port] that replaces the computed registry host (proxy, mirror, stand-in).",
+    "engine": "Container engine CLI: docker, podman, nerdctl or finch.",
+    "fips": "Use the FIPS registry endpoint (dkr.ecr-fips).",
+    "dualstack": "Use the dual-stack (IPv4 and IPv6) registry endpoint (dkr-ecr).",
+    "cache": "Reuse cached login tokens; false turns the token cache off.",
+    "public_registry": "Host that --public logs in to (ECR Public).",
+}
+
+
+@dataclass
+class Settings:
+    """Resolved, checked settings for one task call."""
+
+    repo: str | None = None
+    regions: list[str] = field(default_factory=list)
+    accounts: list[str] = field(default_factory=list)
+    profile: str | None = None
+    registry: str | None = None
+    engine: str = "docker"
+    fips: bool = False
+    dualstack: bool = False
+    cache: bool = True
+    public_registry: str = naming.PUBLIC_REGISTRY
+
+    @property
+    def region(self) -> str:
+        """The one region a single-registry task works in."""
+        if not self.regions:
+            raise ConfigError(
+                "no AWS region: pass --region, set ecr.region (INVOKE_ECR_REGION) or AWS_REGION"
+            )
+        return self.regions[0]
+
+    @property
+    def account(self) -> str | None:
+        return self.accounts[0] if self.accounts else None
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None or value == "" or value == []:
+        return []
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    return [value]
+
+
+def _flag_bool(name: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    # INVOKE_ECR_* values for keys whose default is not a bool arrive as text.
+    if isinstance(value, str) and value.lower() in ("1", "true", "yes", "on"):
+        return True
+    if isinstance(value, str) and value.lower() in ("0", "false", "no", "off", ""):
+        return False
+    raise BadValue(f"ecr.{name} setting", value, "expected true or false")
+
+
+def _dedupe(values: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(values))
+
+
+def resolve(
+    config: Mapping[str, Any],
+    *,
+    repo: str | None = None,
+    region: str | list[str] | None = None,
+    account: str | list[str] | None = None,
+    profile: str | None = None,
+    cache: bool | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Combine flags (keyword arguments) with ``config`` (the ``ecr`` tree)."""
+    environ = os.environ if environ is None else environ
+    unknown = sorted(set(config) - set(DEFAULTS))
+    if unknown:
+        raise BadValue("setting", f"ecr.{unknown[0]}", f"known keys are {', '.join(DEFAULTS)}")
+
+    def pick(flag: Any, key: str) -> Any:
+        return flag if flag not in (None, [], "") else config.get(key, DEFAULTS[key])
+
+    profile_value = pick(profile, "profile")
+    if profile_value is not None:
+        profile_value = _check_profile(profile_value, environ)
+
+    region_values = _as_list(pick(region, "region"))
+    if not region_values:
+        env_region = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION")
+        if env_region:
+            region_values = [env_region]
+        else:
+            own = awsconfig.profile_region(profile_value or environ.get("AWS_PROFILE"), environ)
+            region_values = [own] if own else []
+
+    registry = pick(None, "registry")
+    public_registry = pick(None, "public_registry")
+    return Settings(
+        repo=naming.check_repo(r) if (r := pick(repo, "repo")) is not None else None,
+        regions=_dedupe(naming.check_region(r) for r in region_values),
+        accounts=_dedupe(naming.check_account(a) for a in _as_list(pick(account, "account"))),
+        profile=profile_value,
+        registry=naming.check_registry(registry) if registry else None,
+        engine=naming.check_engine(pick(None, "engine")),
+        fips=_flag_bool("fips", pick(None, "fips")),
+        dualstack=_flag_bool("dualstack", pick(None, "dualstack")),
+        cache=_flag_bool("cache", config.get("cache", True)) if cache is None else cache,
+        public_registry=naming.check_registry(public_registry),
+    )
+
+
+def _check_profile(value: Any, environ: Mapping[str, str]) -> str:
+    if (
+        not isinstance(value, str)
+        or not value
+        or value.startswith("-")
+        or any(ch.isspace() or not ch.isprintable() or ch in "[]" for ch in value)
+    ):
+        raise BadValue("profile", value, "expected a profile name from your AWS config")
+    if not awsconfig.profile_exists(value, environ):
+        raise ConfigError(
+            f"unknown AWS profile {value!r}: not in {awsconfig.config_path(environ)} "
+            f"or {awsconfig.credentials_path(environ)}"
+        )
+    return value

@@ -1,0 +1,314 @@
+"""The task collection: ``login``, ``uri``, ``tag``, ``push``, ``pull``.
+
+Task bodies stay short: they resolve settings, call the functions that do
+the work, and print one line per result. Every flag is checked before any
+command runs; a user's mistake ends in one line and exit code 1.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from invoke import Collection, task
+from invoke.exceptions import Exit
+
+from ecr_tasks import engine, naming, settings
+from ecr_tasks.errors import AuthRejected, BadValue, ConfigError, EcrTasksError, exits_cleanly
+from ecr_tasks.login import Registries, Target
+
+_WHERE = {
+    "account": "12-digit AWS account id of the registry (default: ecr.account, else asked of AWS)",
+    "region": "AWS region of the registry (default: ecr.region, AWS_REGION, the profile's region)",
+    "profile": "AWS profile for credentials (default: ecr.profile, AWS_PROFILE)",
+    "repo": "repository name, e.g. team/my-app (default: ecr.repo)",
+}
+_IMAGE_FLAGS = {
+    **_WHERE,
+    "tag": "tag to give the image in the registry; repeat for several tags",
+    "image": "local image to publish (default: <repo>:<first tag>)",
+}
+
+
+def _settings(c: Any, **flags: Any) -> settings.Settings:
+    config = c.config.get("ecr") or {}
+    return settings.resolve({key: config[key] for key in config}, **flags)
+
+
+def _need_repo(s: settings.Settings) -> str:
+    if s.repo is None:
+        raise ConfigError("no repository: pass --repo or set ecr.repo (INVOKE_ECR_REPO)")
+    return s.repo
+
+
+def _need_tags(tags: list[str] | None) -> list[str]:
+    if not tags:
+        raise ConfigError("no tag: pass --tag TAG (repeat it for several tags)")
+    return list(dict.fromkeys(naming.check_tag(t) for t in tags))
+
+
+def _one_target(s: settings.Settings) -> Target:
+    return Target(s.region, s.account)
+
+
+def _with_relogin(c: Any, regs: Registries, target: Target, action: Any) -> Any:
+    """Run ``action``; if the registry rejects our credentials, log in afresh once."""
+    try:
+        return action()
+    except AuthRejected:
+        if c.config.run.dry:
+            raise
+        regs.forget(target)
+        _report(regs.login(c, [target], refresh=True), quiet=True)
+        return action()
+
+
+def _report(outcomes: list, quiet: bool = False) -> None:
+    failures = [o for o in outcomes if o.error is not None]
+    for outcome in outcomes:
+        if outcome.error is None and not quiet:
+            print(f"Logged in to {outcome.host}")
+    if failures:
+        if len(outcomes) == 1:
+            raise failures[0].error
+        for outcome in failures:
+            print(f"ecr-tasks: {outcome.host}: {outcome.error}", file=__import__("sys").stderr)
+        raise Exit(f"ecr-tasks: {len(failures)} of {len(outcomes)} logins failed", code=1)
+
+
+@task(
+    iterable=["region", "account"],
+    help={
+        "region": "region to log in to; repeat to log in to several",
+        "account": "registry account id; repeat to log in to several (default: your own)",
+        "profile": _WHERE["profile"],
+        "public": "also log in to ECR Public (public.ecr.aws), token from us-east-1",
+        "no-cache": "ignore the token cache and ask AWS for a new token",
+    },
+)
+@exits_cleanly
+def login(c, region=None, account=None, profile=None, public=False, no_cache=False):
+    """Log the container engine in to Amazon ECR; the password goes on stdin.
+
+    One GetAuthorizationToken call per region (none while a cached token is
+    fresh), then ``<engine> login --username AWS --password-stdin <registry>``
+    for every account and region pair, one line per registry.
+    """
+    s = _settings(
+        c, region=region, account=account, profile=profile, cache=False if no_cache else None
+    )
+    targets = [Target(r, a) for r in s.regions for a in (s.accounts or [None])]
+    if not public and not targets:
+        s.region  # noqa: B018 - raises the "no region" error
+    if s.registry and len(targets) > 1:
+        raise ConfigError("ecr.registry names one registry: drop it to log in to several")
+    if public:
+        targets.append(Target("us-east-1", public=True))
+    regs = Registries(s)
+    outcomes = regs.login(c, targets)
+    if not c.config.run.dry:
+        _report(outcomes)
+
+
+@task(
+    help={
+        **_WHERE,
+        "tag": "tag to add to the reference",
+        "digest": "print the tag's digest reference <registry>/<repo>@sha256:...",
+    }
+)
+@exits_cleanly
+def uri(c, repo=None, tag=None, account=None, region=None, profile=None, digest=False):
+    """Print the registry reference: ``<registry>/<repo>[:<tag>]``.
+
+    With no repository it prints the registry host alone. When the account
+    and region are known it makes no network call and needs no credentials.
+    """
+    s = _settings(c, repo=repo, region=region, account=account, profile=profile)
+    tag = naming.check_tag(tag) if tag is not None else None
+    regs = Registries(s)
+    host = regs.registry(s.region)
+    if not digest:
+        print(naming.image_ref(host, s.repo, tag))
+        return
+    name, tag = _need_repo(s), tag or "latest"
+    found = _registry_digest(c, regs, _one_target(s), host, name, tag)
+    if found is None:
+        raise EcrTasksError(f"{naming.image_ref(host, name, tag)} not found in the registry")
+    print(naming.image_ref(host, name, digest=found))
+
+
+def _registry_digest(
+    c: Any, regs: Registries, target: Target, host: str, repo: str, tag: str
+) -> str | None:
+    from ecr_tasks.registry_api import manifest_digest
+
+    def ask() -> str | None:
+        token = regs.tokens([target])[target]
+        return manifest_digest(host, repo, tag, token.user, token.password)
+
+    try:
+        return ask()
+    except AuthRejected:
+        regs.forget(target)
+        return ask()
+
+
+def _tag_all(
+    c: Any, s: settings.Settings, regs: Registries, tags: list[str], image: str | None
+) -> tuple[str, list[str]]:
+    repo = _need_repo(s)
+    source = naming.check_image(image) if image is not None else f"{repo}:{tags[0]}"
+    host = regs.registry(s.region)
+    refs = [naming.image_ref(host, repo, t) for t in tags]
+    for ref in refs:
+        engine.run(c, [s.engine, "tag", source, ref], "tag", source)
+    return host, refs
+
+
+@task(iterable=["tag"], help=_IMAGE_FLAGS)
+@exits_cleanly
+def tag(c, tag=None, image=None, repo=None, account=None, region=None, profile=None):
+    """Tag a local image with its full ECR name: ``<registry>/<repo>:<tag>``.
+
+    The source defaults to ``<repo>:<first tag>``, what
+    ``docker build -t <repo>:<tag> .`` produced.
+    """
+    tags = _need_tags(tag)
+    s = _settings(c, repo=repo, region=region, account=account, profile=profile)
+    if image is not None:
+        naming.check_image(image)
+    _, refs = _tag_all(c, s, Registries(s), tags, image)
+    if not c.config.run.dry:
+        for ref in refs:
+            print(f"Tagged {ref}")
+
+
+@task(
+    iterable=["tag"],
+    help={
+        **_IMAGE_FLAGS,
+        "create": "create the repository first if it does not exist",
+        "immutable": "with --create: make tags immutable",
+        "scan-on-push": "with --create: scan images for vulnerabilities on push",
+        "kms-key": "with --create: encrypt with this KMS key (default: AES256)",
+        "no-verify": "skip asking the registry whether each tag resolves to the pushed digest",
+    },
+)
+@exits_cleanly
+def push(
+    c,
+    tag=None,
+    image=None,
+    repo=None,
+    account=None,
+    region=None,
+    profile=None,
+    create=False,
+    immutable=False,
+    scan_on_push=False,
+    kms_key=None,
+    no_verify=False,
+):
+    """Tag and push a local image to ECR, then print the pushed digest.
+
+    ``--tag`` repeats: ``inv push --tag v1 --tag latest`` pushes the local
+    ``<repo>:v1`` under both tags. Each tag is then checked against the
+    registry, which must resolve it to the digest the engine reported.
+    """
+    tags = _need_tags(tag)
+    s = _settings(c, repo=repo, region=region, account=account, profile=profile)
+    if image is not None:
+        naming.check_image(image)
+    if kms_key is not None and (
+        not isinstance(kms_key, str) or not re.fullmatch(r"[A-Za-z0-9:/_+=,.@-]{1,2048}", kms_key)
+    ):
+        raise BadValue("KMS key", kms_key, "expected a key id, alias/NAME or key ARN")
+    if (immutable or scan_on_push or kms_key) and not create:
+        raise ConfigError("--immutable, --scan-on-push and --kms-key only apply with --create")
+    regs = Registries(s)
+    repo_name, target = _need_repo(s), _one_target(s)
+    if create and not c.config.run.dry:
+        _ensure_repository(regs, s, repo_name, immutable, scan_on_push, kms_key)
+    host, refs = _tag_all(c, s, regs, tags, image)
+    digests: dict[str, str] = {}
+    for the_tag, ref in zip(tags, refs, strict=True):
+        out = _with_relogin(
+            c, regs, target, lambda ref=ref: engine.run(c, [s.engine, "push", ref], "push", ref)
+        )
+        if out is None:
+            continue
+        reported = engine.pushed_digests(out).get(the_tag)
+        if reported is None and not no_verify:
+            reported = _registry_digest(c, regs, target, host, repo_name, the_tag)
+        if reported is None:
+            raise EcrTasksError(f"{s.engine} push {ref} reported no digest")
+        digests[ref] = reported
+    if not no_verify:
+        for the_tag, ref in zip(tags, refs, strict=True):
+            if ref not in digests:
+                continue
+            served = _registry_digest(c, regs, target, host, repo_name, the_tag)
+            if served != digests[ref]:
+                raise EcrTasksError(
+                    f"digest check failed: the registry resolves {ref} to {served}, "
+                    f"not the pushed {digests[ref]}"
+                )
+    for ref, digest in digests.items():
+        print(f"Pushed {ref} {digest}")
+
+
+def _ensure_repository(
+    regs: Registries,
+    s: settings.Settings,
+    repo: str,
+    immutable: bool,
+    scan_on_push: bool,
+    kms_key: str | None,
+) -> None:
+    from ecr_tasks.errors import RepositoryNotFound
+
+    try:
+        regs.aws.describe_repository(s.region, s.account, repo)
+    except RepositoryNotFound:
+        regs.aws.create_repository(
+            s.region,
+            s.account,
+            repo,
+            immutable=immutable,
+            scan_on_push=scan_on_push,
+            kms_key=kms_key,
+        )
+        print(f"Created repository {repo}")
+
+
+@task(
+    help={
+        **_WHERE,
+        "tag": "tag to pull (default: latest)",
+        "digest": "pull this exact digest (sha256:...) instead of a tag",
+    }
+)
+@exits_cleanly
+def pull(c, tag=None, digest=None, repo=None, account=None, region=None, profile=None):
+    """Pull an image from ECR by tag or by digest."""
+    if tag is not None and digest is not None:
+        raise ConfigError("pass --tag or --digest, not both")
+    tag = naming.check_tag(tag) if tag is not None else None
+    digest = naming.check_digest(digest) if digest is not None else None
+    s = _settings(c, repo=repo, region=region, account=account, profile=profile)
+    regs = Registries(s)
+    repo_name, target = _need_repo(s), _one_target(s)
+    ref = naming.image_ref(
+        regs.registry(s.region), repo_name, None if digest else tag or "latest", digest
+    )
+    out = _with_relogin(
+        c, regs, target, lambda: engine.run(c, [s.engine, "pull", ref], "pull", ref)
+    )
+    if out is not None:
+        found = re.search(r"Digest: (sha256:[a-f0-9]{64})", out)
+        print(f"Pulled {ref}" + (f" {found.group(1)}" if found else ""))
+
+
+ns = Collection("ecr", login, uri, tag, push, pull)
+ns.configure({"ecr": dict(settings.DEFAULTS)})
