@@ -1,0 +1,115 @@
+"""End to end: a user's project runs ``inv login push --tag v1`` and
+``inv pull --tag v1`` against the real local stack (moto, the distribution
+registry, dockerd), with nothing but a copy of tasks.py and an invoke.yaml."""
+
+from __future__ import annotations
+
+import base64
+import re
+import urllib.request
+
+import pytest
+
+from tests.conftest import docker, inv, make_image, project_dir
+
+pytestmark = pytest.mark.e2e
+
+
+def served_digest(registry: str, repo: str, tag: str, password: str) -> str | None:
+    """What the registry itself says ``repo:tag`` is, asked directly."""
+    auth = base64.b64encode(f"AWS:{password}".encode()).decode()
+    request = urllib.request.Request(
+        f"http://{registry}/v2/{repo}/manifests/{tag}", method="HEAD",
+        headers={"Authorization": f"Basic {auth}", "Accept": ", ".join((
+            "application/vnd.docker.distribution.manifest.v2+json",
+            "application/vnd.oci.image.manifest.v1+json",
+            "application/vnd.oci.image.index.v1+json",
+            "application/vnd.docker.distribution.manifest.list.v2+json"))})
+    with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - loopback
+        return answer.headers["Docker-Content-Digest"]
+
+
+def test_login_push_then_pull_round_trip(stack, user_env, tmp_path):
+    project = project_dir(tmp_path, stack.registry, "  repo: my-app\n")
+    make_image("my-app:v1", user_env, tmp_path)
+
+    pushed = inv(["login", "push", "--tag", "v1"], project, user_env)
+    assert pushed.returncode == 0, pushed.stderr
+    assert f"Logged in to {stack.registry}" in pushed.stdout
+    match = re.search(rf"Pushed {re.escape(stack.registry)}/my-app:v1 (sha256:[a-f0-9]{{64}})",
+                      pushed.stdout)
+    assert match, pushed.stdout
+    digest = match.group(1)
+    assert served_digest(stack.registry, "my-app", "v1", stack.password) == digest
+
+    # Nothing local is left: the pull must really come from the registry.
+    docker(["rmi", "my-app:v1", f"{stack.registry}/my-app:v1"], user_env)
+    gone = docker(["image", "inspect", f"{stack.registry}/my-app:v1"], user_env, check=False)
+    assert gone.returncode != 0
+
+    pulled = inv(["pull", "--tag", "v1"], project, user_env)
+    assert pulled.returncode == 0, pulled.stderr
+    assert f"Pulled {stack.registry}/my-app:v1 {digest}" in pulled.stdout
+    repo_digests = docker(["image", "inspect", "--format", "{{json .RepoDigests}}",
+                           f"{stack.registry}/my-app:v1"], user_env).stdout
+    assert f"{stack.registry}/my-app@{digest}" in repo_digests
+
+    for output in (pushed.stdout, pushed.stderr, pulled.stdout, pulled.stderr):
+        assert stack.password not in output
+
+
+def test_push_two_tags_and_pull_by_digest(stack, user_env, tmp_path):
+    project = project_dir(tmp_path, stack.registry)
+    make_image("team/two-tags:v2", user_env, tmp_path, seed="two")
+
+    pushed = inv(["login", "push", "--repo", "team/two-tags", "--tag", "v2", "--tag", "latest"],
+                 project, user_env)
+    assert pushed.returncode == 0, pushed.stderr
+    digests = dict(re.findall(r"Pushed \S+:(\S+) (sha256:[a-f0-9]{64})", pushed.stdout))
+    assert set(digests) == {"v2", "latest"}
+    assert digests["v2"] == digests["latest"]
+
+    pulled = inv(["pull", "--repo", "team/two-tags", "--digest", digests["v2"]], project,
+                 user_env)
+    assert pulled.returncode == 0, pulled.stderr
+    assert f"{stack.registry}/team/two-tags@{digests['v2']}" in pulled.stdout
+
+
+def test_uri_digest_names_the_pushed_image(stack, user_env, tmp_path):
+    project = project_dir(tmp_path, stack.registry, "  repo: uri-digest\n")
+    make_image("uri-digest:v1", user_env, tmp_path, seed="uri")
+    pushed = inv(["login", "push", "--tag", "v1"], project, user_env)
+    assert pushed.returncode == 0, pushed.stderr
+    digest = re.search(r"(sha256:[a-f0-9]{64})", pushed.stdout).group(1)
+
+    shown = inv(["uri", "--tag", "v1", "--digest"], project, user_env)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.strip() == f"{stack.registry}/uri-digest@{digest}"
+
+
+def test_push_of_a_missing_local_image_is_one_clear_line(stack, user_env, tmp_path):
+    project = project_dir(tmp_path, stack.registry, "  repo: never-built\n")
+    result = inv(["login", "push", "--tag", "v9"], project, user_env)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert "never-built:v9" in last and "not found" in last
+
+
+def test_tasks_py_nested_in_a_users_collection(stack, user_env, tmp_path):
+    project = project_dir(tmp_path, stack.registry)
+    (project / "tasks.py").write_text(
+        "from invoke import Collection, task\n"
+        "import ecr_tasks\n\n"
+        "@task\n"
+        "def build(c):\n"
+        "    '''Build the image.'''\n\n"
+        "ns = Collection(build, ecr=ecr_tasks.ns)\n"
+    )
+    listed = inv(["--list"], project, user_env)
+    assert listed.returncode == 0, listed.stderr
+    for name in ("ecr.login", "ecr.uri", "ecr.tag", "ecr.push", "ecr.pull", "build"):
+        assert name in listed.stdout
+    logged = inv(["ecr.login"], project, user_env)
+    assert logged.returncode == 0, logged.stderr
+    assert f"Logged in to {stack.registry}" in logged.stdout
