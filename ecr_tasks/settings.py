@@ -25,9 +25,11 @@ DEFAULTS: dict[str, Any] = {
     "account": None,
     "registry": None,
     "engine": "docker",
-    "fips": False,
-    "dualstack": False,
-    "cache": True,
+    # Switches default to None, not a bool: invoke casts INVOKE_ECR_* text
+    # for a bool default by truthiness, so "false" would turn them on.
+    "fips": None,
+    "dualstack": None,
+    "cache": None,
     "public_registry": naming.PUBLIC_REGISTRY,
 }
 
@@ -83,7 +85,12 @@ def _as_list(value: Any) -> list[Any]:
     return [value]
 
 
+_SWITCH_DEFAULTS = {"fips": False, "dualstack": False, "cache": True}
+
+
 def _flag_bool(name: str, value: Any) -> bool:
+    if value is None:
+        return _SWITCH_DEFAULTS[name]
     if isinstance(value, bool):
         return value
     # INVOKE_ECR_* values for keys whose default is not a bool arrive as text.
@@ -141,7 +148,7 @@ def resolve(
         engine=naming.check_engine(pick(None, "engine")),
         fips=_flag_bool("fips", pick(None, "fips")),
         dualstack=_flag_bool("dualstack", pick(None, "dualstack")),
-        cache=_flag_bool("cache", config.get("cache", True)) if cache is None else cache,
+        cache=_flag_bool("cache", config.get("cache")) if cache is None else cache,
         public_registry=naming.check_registry(public_registry),
     )
 
