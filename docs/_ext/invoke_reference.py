@@ -1,0 +1,465 @@
+"""Sphinx directives that document an Invoke collection by reading it at build time.
+
+``@task`` objects are not functions, so ``automodule`` cannot describe them; this
+extension asks the collection itself (``task_names``, ``get_arguments()``, ...) so
+the reference follows the code.  It provides:
+
+``.. invoke-collection:: package.module:attribute``
+    One section per task: docstring, usage line, a table of every flag (help text,
+    default, whether it repeats) and example commands.  Examples come from the
+    directive's content, one ``task: command`` per line; each is parsed with
+    Invoke's own parser at build time, so an example that uses a flag the task no
+    longer has fails the build.  A task without a written example gets a generated
+    one.
+
+``.. invoke-settings:: package.module:attribute key``
+    Wraps a hand-written table of settings and checks that its first column names
+    exactly the keys the collection declares under ``key`` in its configuration.
+
+``.. ecr-api-modules:: package``
+    ``automodule`` for every public submodule of a package that imports.
+
+``:task:`name``` links to a task's section in the reference.
+
+Only the fixed labels (``Flag``, ``Default``, ...) are offered to translators; text
+taken from the code (docstrings, help strings) stays as written there, so the
+catalogs never have to chase the code.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+import re
+import shlex
+from pathlib import Path
+from typing import Any, ClassVar
+
+from docutils import nodes
+from docutils.parsers.rst import directives
+from docutils.statemachine import StringList
+from sphinx import addnodes
+from sphinx.application import Sphinx
+from sphinx.transforms import SphinxTransform
+from sphinx.util import logging
+from sphinx.util.docutils import SphinxDirective
+from sphinx.util.nodes import nested_parse_with_titles
+
+logger = logging.getLogger(__name__)
+
+_INLINE_LITERAL = re.compile(r"``(.+?)``|`([^`]+?)`")
+
+
+def load_object(spec: str) -> Any:
+    """Import ``package.module:attribute`` and return the attribute."""
+    module_name, _, attribute = spec.partition(":")
+    module = importlib.import_module(module_name)
+    obj = module
+    for part in filter(None, attribute.split(".")):
+        obj = getattr(obj, part)
+    return obj
+
+
+def inline_text(text: str) -> list[nodes.Node]:
+    """Split *text* into text and literal nodes (``code`` and `code` spans).
+
+    Docstrings and help strings are written for ``inv --help`` as much as for this
+    site, so they are not parsed as reStructuredText: only literal spans are kept.
+    """
+    result: list[nodes.Node] = []
+    position = 0
+    for match in _INLINE_LITERAL.finditer(text):
+        if match.start() > position:
+            result.append(nodes.Text(text[position : match.start()]))
+        code = match.group(1) or match.group(2)
+        result.append(nodes.literal(code, code))
+        position = match.end()
+    if position < len(text):
+        result.append(nodes.Text(text[position:]))
+    return result
+
+
+def docstring_paragraphs(doc: str | None) -> list[nodes.Node]:
+    """Turn a docstring into paragraphs, one per block separated by blank lines."""
+    if not doc:
+        return []
+    blocks = re.split(r"\n\s*\n", inspect.cleandoc(doc))
+    paragraphs = []
+    for block in blocks:
+        text = " ".join(line.strip() for line in block.splitlines() if line.strip())
+        if text:
+            paragraphs.append(nodes.paragraph("", "", *inline_text(text)))
+    return paragraphs
+
+
+def metavar(arg: Any) -> str:
+    return arg.name.replace("-", "_").upper()
+
+
+def flag_spellings(arg: Any) -> list[str]:
+    """The ways to spell a flag on the command line, long names first."""
+    names = sorted(arg.names, key=lambda name: (len(name) == 1, name))
+    takes_value = arg.kind is not bool
+    if arg.kind is bool and arg.default is True:
+        # Invoke adds an inverse flag for booleans that default to on;
+        # the plain flag would change nothing.
+        return [f"--no-{names[0]}"]
+    spelled = []
+    for name in names:
+        flag = f"-{name}" if len(name) == 1 else f"--{name}"
+        if takes_value:
+            value = f"[{metavar(arg)}]" if arg.optional else metavar(arg)
+            flag = f"{flag} {value}"
+        spelled.append(flag)
+    return spelled
+
+
+def is_repeatable(task: Any, arg: Any) -> bool:
+    return arg.kind is list or arg.name.replace("-", "_") in (getattr(task, "iterable", None) or [])
+
+
+def usage_line(program: str, name: str, task: Any, arguments: list[Any]) -> str:
+    parts = [program, name]
+    for arg in arguments:
+        if arg.positional:
+            parts.append(metavar(arg))
+            continue
+        spelled = flag_spellings(arg)[0]
+        suffix = "..." if is_repeatable(task, arg) else ""
+        parts.append(f"[{spelled}]{suffix}")
+    return " ".join(parts)
+
+
+def generated_example(program: str, name: str, arguments: list[Any]) -> str:
+    """An example for a task nobody wrote one for: its positional arguments only."""
+    parts = [program, name]
+    parts += [f"<{arg.name}>" for arg in arguments if arg.positional]
+    return " ".join(parts)
+
+
+class _Labels:
+    """Fixed labels: paragraphs that carry a source, so gettext offers them."""
+
+    def __init__(self, directive: SphinxDirective) -> None:
+        self.source, self.line = directive.get_source_info()
+
+    def paragraph(self, text: str, classes: list[str] | None = None) -> nodes.paragraph:
+        node = nodes.paragraph(text, text, classes=classes or [])
+        node.source, node.line = self.source, self.line
+        return node
+
+    def rubric(self, text: str) -> nodes.rubric:
+        node = nodes.rubric(text, text)
+        node.source, node.line = self.source, self.line
+        return node
+
+
+def _table(
+    headers: list[nodes.Node], rows: list[list[list[nodes.Node]]], widths: list[int]
+) -> nodes.table:
+    table = nodes.table(classes=["ecr-flag-table"])
+    group = nodes.tgroup(cols=len(headers))
+    table += group
+    for width in widths:
+        group += nodes.colspec(colwidth=width)
+    head = nodes.thead()
+    group += head
+    header_row = nodes.row()
+    for header in headers:
+        header_row += nodes.entry("", header)
+    head += header_row
+    body = nodes.tbody()
+    group += body
+    for cells in rows:
+        row = nodes.row()
+        for cell in cells:
+            row += nodes.entry("", *cell)
+        body += row
+    return table
+
+
+class InvokeCollectionDirective(SphinxDirective):
+    required_arguments = 1
+    has_content = True
+    option_spec: ClassVar[dict[str, Any]] = {"program": directives.unchanged}
+
+    def run(self) -> list[nodes.Node]:
+        spec = self.arguments[0]
+        try:
+            collection = load_object(spec)
+        except Exception as exc:  # reported as a build warning, which -W turns fatal
+            logger.warning(
+                "invoke-collection: cannot load %s: %s", spec, exc, location=self.get_location()
+            )
+            return []
+        self._note_package_files(spec)
+        program = self.options.get("program", "inv")
+        examples = self._examples(collection, program)
+        labels = _Labels(self)
+        std = self.env.domains.standard_domain
+        result: list[nodes.Node] = []
+        for name in sorted(collection.task_names):
+            task = collection[name]
+            node_id = f"task-{name.replace('.', '-')}"
+            section = nodes.section(ids=[node_id], classes=["ecr-task"])
+            title = nodes.title("", "", nodes.literal(name, name))
+            title["translatable"] = False  # a task's name is the same in every language
+            section += title
+            std.note_object("task", name, node_id, location=section)
+            aliases = collection.task_names[name]
+            if aliases:
+                para = labels.paragraph("Aliases:")
+                section += para
+                section += nodes.paragraph(
+                    "", "", nodes.literal(", ".join(aliases), ", ".join(aliases))
+                )
+            section += docstring_paragraphs(getattr(task.body, "__doc__", None))
+            arguments = task.get_arguments()
+            usage = usage_line(program, name, task, arguments)
+            section += labels.rubric("Usage")
+            section += nodes.literal_block(usage, usage, language="console", classes=["ecr-usage"])
+            if arguments:
+                section += labels.rubric("Flags")
+                section += self._flag_table(task, arguments, labels)
+            else:
+                section += labels.paragraph("This task takes no flags.")
+            section += labels.rubric("Example")
+            for command in examples.get(name) or [generated_example(program, name, arguments)]:
+                section += nodes.literal_block(
+                    command, command, language="console", classes=["ecr-example"]
+                )
+            result.append(section)
+        return result
+
+    def _flag_table(self, task: Any, arguments: list[Any], labels: _Labels) -> nodes.table:
+        rows = []
+        for arg in arguments:
+            spelled = flag_spellings(arg)
+            flag_cell: list[nodes.Node] = []
+            for spelling in spelled:
+                flag_cell.append(nodes.paragraph("", "", nodes.literal(spelling, spelling)))
+            help_text = (arg.help or "").strip()
+            help_cell: list[nodes.Node] = (
+                [nodes.paragraph("", "", *inline_text(help_text))] if help_text else []
+            )
+            rows.append(
+                [
+                    flag_cell,
+                    help_cell,
+                    [self._default(arg, labels)],
+                    [self._repeats(task, arg, labels)],
+                ]
+            )
+        headers = [labels.paragraph(text) for text in ("Flag", "Help", "Default", "Repeats")]
+        return _table(headers, rows, [22, 48, 15, 15])
+
+    @staticmethod
+    def _default(arg: Any, labels: _Labels) -> nodes.Node:
+        if arg.kind is bool:
+            return labels.paragraph("on" if arg.default else "off")
+        return _default_paragraph(arg.default, labels)
+
+    @staticmethod
+    def _repeats(task: Any, arg: Any, labels: _Labels) -> nodes.Node:
+        return labels.paragraph("yes" if is_repeatable(task, arg) else "no")
+
+    def _examples(self, collection: Any, program: str) -> dict[str, list[str]]:
+        """Read ``task: command`` lines and check each command with Invoke's parser."""
+        from invoke.exceptions import ParseError
+        from invoke.parser import Parser
+
+        examples: dict[str, list[str]] = {}
+        for offset, line in enumerate(self.content):
+            if not line.strip():
+                continue
+            name, sep, command = line.partition(":")
+            name, command = name.strip(), command.strip()
+            location = (self.content.source(offset), self.content.offset(offset) + 1)
+            if not sep or name not in collection.task_names:
+                logger.warning(
+                    "invoke-collection: example for unknown task %r", name, location=location
+                )
+                continue
+            argv = shlex.split(command)
+            if argv[:1] != [program]:
+                logger.warning(
+                    "invoke-collection: example must start with %r: %s",
+                    program,
+                    command,
+                    location=location,
+                )
+                continue
+            try:
+                parsed = Parser(contexts=collection.to_contexts()).parse_argv(argv[1:])
+            except ParseError as exc:
+                logger.warning(
+                    "invoke-collection: example %r does not parse: %s",
+                    command,
+                    exc,
+                    location=location,
+                )
+                continue
+            if name not in [context.name for context in parsed]:
+                logger.warning(
+                    "invoke-collection: example %r does not run task %r",
+                    command,
+                    name,
+                    location=location,
+                )
+                continue
+            examples.setdefault(name, []).append(command)
+        return examples
+
+    def _note_package_files(self, spec: str) -> None:
+        """Rebuild the page when the package's code changes."""
+        package = importlib.import_module(spec.partition(":")[0].split(".")[0])
+        for path in getattr(package, "__path__", []):
+            for file in Path(path).rglob("*.py"):
+                self.env.note_dependency(str(file))
+
+
+class InvokeSettingsDirective(SphinxDirective):
+    """A hand-written settings table, checked against the collection's configuration.
+
+    The first column must name every key the collection declares (``ecr.repo``
+    or ``repo``) and nothing else; a "Default" column with the values declared in
+    the code is appended.
+    """
+
+    required_arguments = 2
+    has_content = True
+
+    def run(self) -> list[nodes.Node]:
+        spec, key = self.arguments
+        container = nodes.container(classes=["ecr-settings"])
+        self.state.nested_parse(self.content, self.content_offset, container)
+        try:
+            declared = load_object(spec).configuration().get(key, {})
+        except Exception as exc:
+            logger.warning(
+                "invoke-settings: cannot load %s: %s", spec, exc, location=self.get_location()
+            )
+            return list(container.children)
+        labels = _Labels(self)
+        documented = set()
+        for table in container.findall(nodes.table):
+            group = next(iter(table.findall(nodes.tgroup)))
+            colspecs = [child for child in group.children if isinstance(child, nodes.colspec)]
+            new_spec = nodes.colspec(colwidth=16)
+            group.insert(group.index(colspecs[-1]) + 1, new_spec)
+            group["cols"] += 1
+            for row in table.findall(nodes.row):
+                if isinstance(row.parent, nodes.thead):
+                    row += nodes.entry("", labels.paragraph("Default"))
+                    continue
+                name = _first_literal(row)
+                if name is None:
+                    row += nodes.entry()
+                    continue
+                name = name.removeprefix(f"{key}.")
+                documented.add(name)
+                row += nodes.entry("", _default_paragraph(declared.get(name), labels))
+        for missing in sorted(set(declared) - documented):
+            logger.warning(
+                "invoke-settings: %s.%s is declared by the collection but not documented",
+                key,
+                missing,
+                location=self.get_location(),
+            )
+        for extra in sorted(documented - set(declared)):
+            logger.warning(
+                "invoke-settings: %s.%s is documented but the collection does not declare it",
+                key,
+                extra,
+                location=self.get_location(),
+            )
+        return list(container.children)
+
+
+def _first_literal(row: nodes.row) -> str | None:
+    if not row.children:
+        return None
+    literal = next(iter(row.children[0].findall(nodes.literal)), None)
+    return literal.astext() if literal is not None else None
+
+
+def _default_paragraph(value: Any, labels: _Labels) -> nodes.paragraph:
+    if value is None or value == []:
+        return labels.paragraph("not set", classes=["ecr-unset"])
+    text = ("true" if value else "false") if isinstance(value, bool) else str(value)
+    return nodes.paragraph("", "", nodes.literal(text, text))
+
+
+class ApiModulesDirective(SphinxDirective):
+    """``automodule`` for each public submodule of a package that imports."""
+
+    required_arguments = 1
+    option_spec: ClassVar[dict[str, Any]] = {"exclude": directives.unchanged}
+
+    def run(self) -> list[nodes.Node]:
+        package_name = self.arguments[0]
+        excluded = set((self.options.get("exclude") or "").split())
+        try:
+            package = importlib.import_module(package_name)
+        except Exception as exc:
+            logger.warning(
+                "ecr-api-modules: cannot import %s: %s",
+                package_name,
+                exc,
+                location=self.get_location(),
+            )
+            return []
+        names = [package_name] if package_name not in excluded else []
+        for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda info: info.name):
+            full = f"{package_name}.{info.name}"
+            if info.name.startswith("_") or info.name in excluded or full in excluded:
+                continue
+            try:
+                importlib.import_module(full)
+            except Exception as exc:  # the code is still settling; the tests list what is missing
+                logger.info("ecr-api-modules: skipping %s (%s)", full, exc)
+                continue
+            names.append(full)
+        source, _line = self.get_source_info()
+        lines = StringList()
+        for name in names:
+            lines.append(f".. automodule:: {name}", source)
+            lines.append("", source)
+        container = nodes.section()
+        container.document = self.state.document
+        nested_parse_with_titles(self.state, lines, container)
+        return list(container.children)
+
+
+class KeepCodeTextUntranslated(SphinxTransform):
+    """Keep docstrings rendered by autodoc out of the catalogs (see module docstring).
+
+    Runs before Sphinx's i18n transforms (priority 10 and 20), so gettext neither
+    extracts these paragraphs nor replaces them.
+    """
+
+    default_priority = 5
+
+    def apply(self, **kwargs: Any) -> None:
+        for node in self.document.findall(nodes.TextElement):
+            if ":docstring of " in (node.source or "") or _inside(node, addnodes.desc):
+                node["translatable"] = False
+
+
+def _inside(node: nodes.Node, kind: type) -> bool:
+    parent = node.parent
+    while parent is not None:
+        if isinstance(parent, kind):
+            return True
+        parent = parent.parent
+    return False
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    app.add_object_type("task", "task")
+    app.add_directive("invoke-collection", InvokeCollectionDirective)
+    app.add_directive("invoke-settings", InvokeSettingsDirective)
+    app.add_directive("ecr-api-modules", ApiModulesDirective)
+    app.add_transform(KeepCodeTextUntranslated)
+    return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
