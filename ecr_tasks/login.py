@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ecr_tasks import awsconfig, engine, naming
 from ecr_tasks.cache import cache_dir, cache_key, open_cache
-from ecr_tasks.errors import EcrTasksError
+from ecr_tasks.errors import AuthRejected, EcrTasksError
 from ecr_tasks.settings import Settings
 
 if TYPE_CHECKING:
@@ -52,6 +52,7 @@ class Registries:
         self.cache = open_cache(settings.cache, self.environ)
         self._aws: Aws | None = None
         self._principal: str | None = None
+        self._fetched: set[Target] = set()  # targets whose token came from AWS just now
 
     @property
     def aws(self) -> Aws:
@@ -157,6 +158,7 @@ class Registries:
                 fetched = dict.fromkeys(targets, tokens[0])
         for target, token in fetched.items():
             self.cache.put(self._key(target), token)
+        self._fetched.update(fetched)
         return fetched
 
     def forget(self, target: Target) -> None:
@@ -191,13 +193,23 @@ class Registries:
                 outcomes.append(Outcome(target, host, error))
                 continue
             try:
-                engine.login(
-                    c, self.settings.engine, host, token.user, token.password, self.cache_dir
-                )
+                self._engine_login(c, target, host, token, refresh)
                 outcomes.append(Outcome(target, host))
             except EcrTasksError as error:
                 outcomes.append(Outcome(target, host, error))
         return outcomes
+
+    def _engine_login(self, c: Any, target: Target, host: str, token: Token, fresh: bool) -> None:
+        try:
+            engine.login(c, self.settings.engine, host, token.user, token.password, self.cache_dir)
+        except AuthRejected:
+            if fresh or target in self._fetched:
+                raise
+            # The registry turned down a cached token (revoked, or the role
+            # lost access): forget it and try once more with a new one.
+            self.forget(target)
+            token = self.tokens([target], refresh=True)[target]
+            engine.login(c, self.settings.engine, host, token.user, token.password, self.cache_dir)
 
     def _tokens_one_by_one(self, targets: list[Target], refresh: bool) -> dict[Target, Any]:
         """After a grouped failure, find out which registries actually fail."""
