@@ -32,7 +32,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
 
     workdir = tmp_path_factory.mktemp("standin")
     try:
-        started = Stack(workdir, start_engine="auto").start()
+        # The fault proxy in front of the API lets tests count AWS calls and
+        # inject throttling; it forwards untouched until told otherwise.
+        started = Stack(workdir, start_engine="auto", fault_proxy=True).start()
     except StandinError as error:
         if _in_ci():
             pytest.fail(f"the local ECR stand-in did not start: {error}", pytrace=False)
@@ -41,6 +43,16 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
         yield started
     finally:
         started.stop()
+
+
+@pytest.fixture
+def faults(stack: object) -> Iterator[object]:
+    """The stack's fault proxy, cleared and with zeroed counts around each test."""
+    proxy = stack.faults  # type: ignore[attr-defined]
+    proxy.clear()
+    proxy.reset_counts()
+    yield proxy
+    proxy.clear()
 
 
 @pytest.fixture
