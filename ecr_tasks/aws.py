@@ -15,6 +15,7 @@ from typing import Any
 
 from ecr_tasks import naming
 from ecr_tasks.errors import AwsError, ConfigError, RepositoryNotFound
+from ecr_tasks.redaction import protect_logs, remember_secret
 
 # Bounded retries with backoff for throttling and transient network errors.
 RETRIES = {"mode": "standard", "max_attempts": 5}
@@ -43,6 +44,7 @@ class Token:
 def decode_token(authorization_token: str, proxy_endpoint: str, expires_at: Any) -> Token:
     """Build a :class:`Token` from one ``authorizationData`` entry."""
     user, _, password = base64.b64decode(authorization_token).decode("utf-8").partition(":")
+    remember_secret(password)
     expires = expires_at.timestamp() if hasattr(expires_at, "timestamp") else float(expires_at)
     return Token(naming.host_of_endpoint(proxy_endpoint), user, password, expires, time.time())
 
@@ -70,6 +72,7 @@ class Aws:
 
                 with translate_errors():
                     if self._session is None:
+                        protect_logs()
                         self._session = boto3.session.Session(profile_name=self.profile)
                     self._clients[key] = self._session.client(
                         service,
