@@ -41,8 +41,9 @@ def profile_settings(
     found = False
     merged: dict[str, str] = {}
     config = _read(config_path(environ))
-    section = "default" if profile == "default" else f"profile {profile}"
-    for name in (section, profile) if profile == "default" else (section,):
+    # botocore reads the default profile from [default] and [profile default].
+    names = ("profile default", "default") if profile == "default" else (f"profile {profile}",)
+    for name in names:
         if config.has_section(name):
             found = True
             merged.update(config.items(name))
