@@ -96,10 +96,18 @@ def principal_hint(
     """
     if environ.get("AWS_ACCESS_KEY_ID") and profile is None:
         return f"env-key:{environ['AWS_ACCESS_KEY_ID']}"
-    if environ.get("AWS_WEB_IDENTITY_TOKEN_FILE") and environ.get("AWS_ROLE_ARN"):
-        return f"web-identity:{environ['AWS_ROLE_ARN']}"
     name = profile or environ.get("AWS_PROFILE") or environ.get("AWS_DEFAULT_PROFILE") or "default"
     section = profile_settings(name, environ) or {}
+    # botocore ignores these variables for an explicitly named profile, and
+    # tries a profile's role_arn + source_profile before them.
+    assumes_role = section.get("role_arn") and not section.get("web_identity_token_file")
+    if (
+        profile is None
+        and not assumes_role
+        and environ.get("AWS_WEB_IDENTITY_TOKEN_FILE")
+        and environ.get("AWS_ROLE_ARN")
+    ):
+        return f"web-identity:{environ['AWS_ROLE_ARN']}"
     parts = [f"profile:{name}"]
     parts += [f"{key}={section[key]}" for key in _PRINCIPAL_KEYS if section.get(key)]
     source = section.get("source_profile")
