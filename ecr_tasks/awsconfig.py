@@ -109,14 +109,20 @@ def principal_hint(
     ):
         return f"web-identity:{environ['AWS_ROLE_ARN']}"
     parts = [f"profile:{name}"]
-    parts += [f"{key}={section[key]}" for key in _PRINCIPAL_KEYS if section.get(key)]
+    # Below the top, a source profile's key id is left out: the role it leads
+    # to is the principal, and refreshed temporary source keys change the id.
+    parts += [
+        f"{key}={section[key]}"
+        for key in _PRINCIPAL_KEYS
+        if section.get(key) and not (_depth and key == "aws_access_key_id")
+    ]
     source = section.get("source_profile")
     if source and source != name and _depth < 4:  # bounded: profiles may loop
         # A role reached through another profile is the same role whatever the
         # source's keys are; still, tell two sources apart.
         files_only = {k: v for k, v in environ.items() if k in _FILE_VARIABLES}
         parts.append(f"source={principal_hint(source, files_only, _depth + 1)}")
-    if len(parts) == 1:
+    if len(parts) == 1 and not _depth:
         # Nothing local names the principal: container or instance roles.
         container = environ.get("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI") or environ.get(
             "AWS_CONTAINER_CREDENTIALS_FULL_URI"
