@@ -42,6 +42,7 @@ def build_html(out: Path, languages: tuple[str, ...]) -> None:
             "-W",
             "--keep-going",
             "-q",
+            "-E",  # always read every page: the extensions' output depends on the code
             "-b",
             "html",
             "-d",

@@ -33,6 +33,9 @@ extensions = [
 ]
 
 root_doc = "index"
+# Help strings from the code say things like "--create" and "don't"; keep them
+# as typed rather than turning them into dashes and curly quotes.
+smartquotes = False
 exclude_patterns = ["_build", "requirements.txt"]
 templates_path = ["_templates"]
 

@@ -93,6 +93,30 @@ def docstring_paragraphs(doc: str | None) -> list[nodes.Node]:
     return paragraphs
 
 
+def task_arguments(task: Any) -> list[Any]:
+    """``task.get_arguments()``, leaving the task as it was.
+
+    Invoke moves each help string out of ``task.help`` into the argument it
+    builds, so a second call finds no help at all; put the strings back.
+    """
+    saved = dict(task.help)
+    try:
+        return task.get_arguments()
+    finally:
+        task.help = saved
+
+
+def contexts(collection: Any) -> list[Any]:
+    """``collection.to_contexts()`` without using up the tasks' help strings."""
+    tasks = [collection[name] for name in collection.task_names]
+    saved = [dict(task.help) for task in tasks]
+    try:
+        return collection.to_contexts()
+    finally:
+        for task, help_strings in zip(tasks, saved, strict=True):
+            task.help = help_strings
+
+
 def metavar(arg: Any) -> str:
     return arg.name.replace("-", "_").upper()
 
@@ -215,7 +239,7 @@ class InvokeCollectionDirective(SphinxDirective):
                     "", "", nodes.literal(", ".join(aliases), ", ".join(aliases))
                 )
             section += docstring_paragraphs(getattr(task.body, "__doc__", None))
-            arguments = task.get_arguments()
+            arguments = task_arguments(task)
             usage = usage_line(program, name, task, arguments)
             section += labels.rubric("Usage")
             section += nodes.literal_block(usage, usage, language="console", classes=["ecr-usage"])
@@ -291,7 +315,7 @@ class InvokeCollectionDirective(SphinxDirective):
                 )
                 continue
             try:
-                parsed = Parser(contexts=collection.to_contexts()).parse_argv(argv[1:])
+                parsed = Parser(contexts=contexts(collection)).parse_argv(argv[1:])
             except ParseError as exc:
                 logger.warning(
                     "invoke-collection: example %r does not parse: %s",
@@ -324,18 +348,25 @@ class InvokeSettingsDirective(SphinxDirective):
 
     The first column must name every key the collection declares (``ecr.repo``
     or ``repo``) and nothing else; a "Default" column with the values declared in
-    the code is appended.
+    the code is appended.  ``:effective-defaults: module:attribute`` names a
+    mapping of defaults that apply to keys declared as ``None``.
     """
 
     required_arguments = 2
     has_content = True
+    option_spec: ClassVar[dict[str, Any]] = {"effective-defaults": directives.unchanged}
 
     def run(self) -> list[nodes.Node]:
         spec, key = self.arguments
         container = nodes.container(classes=["ecr-settings"])
         self.state.nested_parse(self.content, self.content_offset, container)
         try:
-            declared = load_object(spec).configuration().get(key, {})
+            declared = dict(load_object(spec).configuration().get(key, {}))
+            # Keys declared as None so that the code can tell "unset" from a value
+            # may still have a default in effect; show that one.
+            if "effective-defaults" in self.options:
+                effective = load_object(self.options["effective-defaults"])
+                declared.update({k: v for k, v in effective.items() if declared.get(k) is None})
         except Exception as exc:
             logger.warning(
                 "invoke-settings: cannot load %s: %s", spec, exc, location=self.get_location()
