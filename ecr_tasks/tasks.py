@@ -41,7 +41,9 @@ def _need_repo(s: settings.Settings) -> str:
     return s.repo
 
 
-def _need_tags(tags: list[str] | None) -> list[str]:
+def _need_tags(tags: str | list[str] | None) -> list[str]:
+    if isinstance(tags, str):  # push(c, tag="v1") from Python: one tag, not its letters
+        tags = [tags]
     if not tags:
         raise ConfigError("no tag: pass --tag TAG (repeat it for several tags)")
     return list(dict.fromkeys(naming.check_tag(t) for t in tags))
