@@ -62,6 +62,7 @@ def update_catalogs(out: Path) -> None:
         "-W",
         "--keep-going",
         "-q",
+        "-E",
         "-b",
         "gettext",
         "-d",

@@ -21,9 +21,10 @@ the reference follows the code.  It provides:
 
 ``:task:`name``` links to a task's section in the reference.
 
-Only the fixed labels (``Flag``, ``Default``, ...) are offered to translators; text
-taken from the code (docstrings, help strings) stays as written there, so the
-catalogs never have to chase the code.
+Only the fixed labels (``Flag``, ``Default``, ...) are translated, through the
+``sphinx`` catalog (see :data:`LABELS`); text taken from the code (docstrings, help
+strings, autodoc output) stays as written there and is kept out of the page
+catalogs, so they never have to chase the code.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from docutils.parsers.rst import directives
 from docutils.statemachine import StringList
 from sphinx import addnodes
 from sphinx.application import Sphinx
+from sphinx.locale import _
 from sphinx.transforms import SphinxTransform
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
@@ -162,20 +164,49 @@ def generated_example(program: str, name: str, arguments: list[Any]) -> str:
     return " ".join(parts)
 
 
+#: Every fixed label this extension writes.  They are translated through the
+#: "sphinx" message catalog, which a project may extend with its own
+#: ``locale/<language>/LC_MESSAGES/sphinx.po``; Sphinx compiles that file before
+#: extensions load, so every label is translated whether or not a page uses it.
+LABELS = (
+    "Aliases:",
+    "Usage",
+    "Flags",
+    "Flag",
+    "Help",
+    "Default",
+    "Repeats",
+    "not set",
+    "yes",
+    "no",
+    "on",
+    "off",
+    "Example",
+    "This task takes no flags.",
+)
+
+
 class _Labels:
-    """Fixed labels: paragraphs that carry a source, so gettext offers them."""
+    """Fixed labels in the build's language (see :data:`LABELS`)."""
 
     def __init__(self, directive: SphinxDirective) -> None:
-        self.source, self.line = directive.get_source_info()
+        self.directive = directive
 
-    def paragraph(self, text: str, classes: list[str] | None = None) -> nodes.paragraph:
+    @staticmethod
+    def text(label: str) -> str:
+        assert label in LABELS, label
+        return _(label)
+
+    def paragraph(self, label: str, classes: list[str] | None = None) -> nodes.paragraph:
+        text = self.text(label)
         node = nodes.paragraph(text, text, classes=classes or [])
-        node.source, node.line = self.source, self.line
+        node["translatable"] = False  # already in the build's language
         return node
 
-    def rubric(self, text: str) -> nodes.rubric:
+    def rubric(self, label: str) -> nodes.rubric:
+        text = self.text(label)
         node = nodes.rubric(text, text)
-        node.source, node.line = self.source, self.line
+        node["translatable"] = False  # already in the build's language
         return node
 
 
@@ -464,7 +495,7 @@ class ApiModulesDirective(SphinxDirective):
 
 
 class KeepCodeTextUntranslated(SphinxTransform):
-    """Keep docstrings rendered by autodoc out of the catalogs (see module docstring).
+    """Keep docstrings rendered by autodoc, and paragraphs of bare code, out of the catalogs.
 
     Runs before Sphinx's i18n transforms (priority 10 and 20), so gettext neither
     extracts these paragraphs nor replaces them.
@@ -476,6 +507,15 @@ class KeepCodeTextUntranslated(SphinxTransform):
         for node in self.document.findall(nodes.TextElement):
             if ":docstring of " in (node.source or "") or _inside(node, addnodes.desc):
                 node["translatable"] = False
+            elif isinstance(node, (nodes.paragraph, nodes.term)) and _only_code(node):
+                # A table cell holding just ``ecr.repo`` reads the same in every
+                # language; translators need not copy it.
+                node["translatable"] = False
+
+
+def _only_code(node: nodes.TextElement) -> bool:
+    children = [c for c in node.children if not (isinstance(c, nodes.Text) and not c.strip())]
+    return len(children) == 1 and isinstance(children[0], nodes.literal)
 
 
 def _inside(node: nodes.Node, kind: type) -> bool:

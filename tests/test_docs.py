@@ -1,0 +1,370 @@
+"""Tests on the built documentation site, in English and in Simplified Chinese.
+
+The site is built once per session into a temporary directory with
+``docs/build.py`` (warnings are errors).  To check a site that is already built,
+point ``ECR_DOCS_SITE`` at its ``html`` directory (the one holding ``en/`` and
+``zh_CN/``), e.g. ``ECR_DOCS_SITE=docs/_build/html pytest -m docs``.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import os
+import pkgutil
+import re
+import subprocess
+import sys
+from html import unescape
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+
+pytestmark = pytest.mark.docs
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+CATALOGS = DOCS / "locale" / "zh_CN" / "LC_MESSAGES"
+LANGUAGES = ("en", "zh_CN")
+PAGES = sorted(path.stem for path in DOCS.glob("*.rst"))
+# Pages Sphinx makes on its own, which also need their language link.
+GENERATED_PAGES = ("genindex", "search", "py-modindex")
+
+COMPARISON_ROWS = {
+    "en": ["Login", "Repository name", "Push", "Pull", "Token lifetime", "Public images"],
+    "zh_CN": ["登录", "仓库名称", "推送", "拉取", "令牌有效期", "公共镜像"],
+}
+COMPARISON_COLUMNS = ["Docker Hub", "Amazon ECR", "ecr-tasks"]
+
+
+def _require_sphinx() -> None:
+    for module in ("sphinx", "sphinx_rtd_theme", "babel"):
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            if os.environ.get("CI") == "true":
+                pytest.fail(f"{module} is not installed: install the docs dependency group")
+            pytest.skip(f"{module} is not installed (the docs dependency group)")
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The built site's html directory, with en/ and zh_CN/ inside."""
+    given = os.environ.get("ECR_DOCS_SITE")
+    if given:
+        return Path(given).resolve()
+    _require_sphinx()
+    out = tmp_path_factory.mktemp("docs")
+    result = subprocess.run(
+        [sys.executable, str(DOCS / "build.py"), "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        pytest.fail(f"the docs build failed:\n{result.stdout}\n{result.stderr}")
+    return out / "html"
+
+
+@pytest.fixture(scope="session")
+def fresh_messages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, set[str]]:
+    """The English messages of every page as the sources say today (gettext build)."""
+    _require_sphinx()
+    out = tmp_path_factory.mktemp("gettext")
+    result = subprocess.run(
+        [sys.executable, "-m", "sphinx", "-q", "-b", "gettext", str(DOCS), str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        pytest.fail(f"the gettext build failed:\n{result.stdout}\n{result.stderr}")
+    from babel.messages.pofile import read_po
+
+    messages = {}
+    for pot in out.glob("*.pot"):
+        with pot.open("rb") as handle:
+            messages[pot.stem] = {m.id for m in read_po(handle) if m.id}
+    return messages
+
+
+def _catalog(page: str):
+    from babel.messages.pofile import read_po
+
+    with (CATALOGS / f"{page}.po").open("rb") as handle:
+        return read_po(handle)
+
+
+class _Element:
+    def __init__(self, tag: str, attrs: dict[str, str], parent: _Element | None) -> None:
+        self.tag, self.attrs, self.parent = tag, attrs, parent
+        self.children: list[_Element | str] = []
+
+    @property
+    def classes(self) -> list[str]:
+        return (self.attrs.get("class") or "").split()
+
+    def text(self) -> str:
+        parts = [c if isinstance(c, str) else c.text() for c in self.children]
+        return " ".join("".join(parts).split())
+
+    def find_all(self, tag: str, cls: str | None = None) -> list[_Element]:
+        found = []
+        for child in self.children:
+            if isinstance(child, _Element):
+                if child.tag == tag and (cls is None or cls in child.classes):
+                    found.append(child)
+                found.extend(child.find_all(tag, cls))
+        return found
+
+
+class _TreeBuilder(HTMLParser):
+    VOID: ClassVar[set[str]] = {"meta", "link", "img", "br", "hr", "input", "col", "wbr", "source"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.root = _Element("#document", {}, None)
+        self.current = self.root
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        element = _Element(tag, {k: v or "" for k, v in attrs}, self.current)
+        self.current.children.append(element)
+        if tag not in self.VOID:
+            self.current = element
+
+    def handle_endtag(self, tag: str) -> None:
+        node = self.current
+        while node is not None and node.tag != tag:
+            node = node.parent
+        if node is not None and node.parent is not None:
+            self.current = node.parent
+
+    def handle_data(self, data: str) -> None:
+        self.current.children.append(data)
+
+
+def parse(path: Path) -> _Element:
+    builder = _TreeBuilder()
+    builder.feed(path.read_text(encoding="utf-8"))
+    return builder.root
+
+
+def main_text(path: Path) -> str:
+    """The text of the page's article, without the navigation around it."""
+    (main,) = [div for div in parse(path).find_all("div") if div.attrs.get("role") == "main"]
+    return main.text()
+
+
+def _collection():
+    import ecr_tasks
+
+    return ecr_tasks.ns
+
+
+def _arguments(task) -> list:
+    saved = dict(task.help)  # invoke moves help strings out of the task; keep them
+    try:
+        return task.get_arguments()
+    finally:
+        task.help = saved
+
+
+# -- every page, both languages ------------------------------------------------
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_exists_in_both_languages(site: Path, language: str, page: str) -> None:
+    path = site / language / f"{page}.html"
+    assert path.is_file(), f"{path} was not built"
+    html = parse(path).find_all("html")[0]
+    assert html.attrs.get("lang", "").replace("_", "-") == language.replace("_", "-")
+
+
+def test_chinese_pages_are_in_chinese(site: Path) -> None:
+    for page in PAGES:
+        text = main_text(site / "zh_CN" / f"{page}.html")
+        han = sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff")
+        assert han > 20, f"zh_CN/{page}.html has hardly any Chinese text"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_language_links_resolve_to_the_same_page(site: Path, language: str) -> None:
+    other = next(lang for lang in LANGUAGES if lang != language)
+    for page in (*PAGES, *GENERATED_PAGES):
+        path = site / language / f"{page}.html"
+        if not path.exists():
+            continue
+        links = parse(path).find_all("a", "ecr-language-link")
+        assert len(links) == 1, f"{path}: expected one language link, found {len(links)}"
+        href = links[0].attrs["href"]
+        assert href == f"../{other}/{page}.html"
+        assert (path.parent / href).resolve().is_file(), f"{path}: {href} does not exist"
+
+
+def test_language_link_is_near_the_top(site: Path) -> None:
+    for language in LANGUAGES:
+        html = (site / language / "guide.html").read_text(encoding="utf-8")
+        body = (
+            html[html.index('<div class="document"') :] if '<div class="document"' in html else html
+        )
+        assert body.index("ecr-language-link") < body.index("<h1"), (
+            "the link must come before the title"
+        )
+
+
+# -- the Chinese catalogs --------------------------------------------------------
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_catalog_has_no_untranslated_or_fuzzy_entries(page: str) -> None:
+    _require_sphinx()
+    catalog = _catalog(page)
+    untranslated = [m.id for m in catalog if m.id and not m.string]
+    fuzzy = [m.id for m in catalog if m.id and m.fuzzy]
+    assert not untranslated, f"{page}.po: untranslated: {untranslated[:3]}"
+    assert not fuzzy, f"{page}.po: fuzzy: {fuzzy[:3]}"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_catalog_covers_the_current_english_text(page: str, fresh_messages: dict) -> None:
+    translated = {m.id for m in _catalog(page) if m.id and m.string and not m.fuzzy}
+    missing = sorted(fresh_messages.get(page, set()) - translated)
+    assert not missing, (
+        f"{page}.po lacks {len(missing)} message(s) of the current text, e.g. {missing[0][:80]!r}:"
+        " run `python docs/build.py --update-catalogs` and translate them"
+    )
+
+
+def test_reference_labels_are_translated() -> None:
+    """The labels the reference extension writes come from the project's sphinx.po."""
+    _require_sphinx()
+    sys.path.insert(0, str(DOCS / "_ext"))
+    try:
+        labels = importlib.import_module("invoke_reference").LABELS
+    finally:
+        sys.path.remove(str(DOCS / "_ext"))
+    catalog = {m.id: m for m in _catalog("sphinx") if m.id}
+    for label in labels:
+        assert label in catalog and catalog[label].string, f"sphinx.po: no translation of {label!r}"
+        assert not catalog[label].fuzzy
+
+
+# -- the comparison table ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_comparison_table_has_its_rows(site: Path, language: str) -> None:
+    tables = parse(site / language / "comparison.html").find_all("table", "ecr-comparison")
+    assert len(tables) == 1
+    rows = tables[0].find_all("tr")
+    header = [cell.text() for cell in rows[0].find_all("th")]
+    assert header[1:] == COMPARISON_COLUMNS
+    stubs = [row.find_all("th")[0].text() for row in rows[1:]]
+    assert stubs == COMPARISON_ROWS[language]
+    for row in rows[1:]:
+        cells = row.find_all("td")
+        assert len(cells) == 3 and all(cell.text() for cell in cells)
+
+
+def test_comparison_table_keeps_the_commands(site: Path) -> None:
+    for language in LANGUAGES:
+        text = (
+            parse(site / language / "comparison.html").find_all("table", "ecr-comparison")[0].text()
+        )
+        for literal in (
+            "<aws-account-id>.dkr.ecr.<aws-region>.amazonaws.com/<repo-name>",
+            "docker push <dockerhub-username>/<repo-name>:<tag>",
+            "inv login --public",
+            "public.ecr.aws/<alias>/<repo-name>",
+        ):
+            assert literal in text, f"{language}: {literal!r} missing from the table"
+
+
+# -- the task reference and the settings ---------------------------------------------
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_reference_lists_every_task_and_flag(site: Path, language: str) -> None:
+    collection = _collection()
+    page = parse(site / language / "reference.html")
+    sections = {s.attrs.get("id"): s for s in page.find_all("section")}
+    assert collection.task_names, "the collection has no tasks"
+    for name in collection.task_names:
+        section = sections.get(f"task-{name.replace('.', '-')}")
+        assert section is not None, f"{language}: no section for task {name}"
+        text = section.text()
+        task = collection[name]
+        doc = (task.body.__doc__ or "").strip().splitlines()[0]
+        assert unescape(re.sub(r"``?", "", doc)) in text
+        assert f"inv {name}" in text, f"{language}: no usage or example for {name}"
+        for arg in _arguments(task):
+            long_name = max(arg.names, key=len)
+            flag = (
+                f"--no-{long_name}"
+                if arg.kind is bool and arg.default is True
+                else f"--{long_name}"
+            )
+            assert flag in text, f"{language}: {name} {flag} missing"
+            if arg.help:
+                assert re.sub(r"``?", "", arg.help.strip()) in text, (
+                    f"{language}: help of {name} {flag}"
+                )
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_configuration_lists_every_setting(site: Path, language: str) -> None:
+    settings = _collection().configuration()["ecr"]
+    text = main_text(site / language / "configuration.html")
+    for key in settings:
+        assert f"ecr.{key}" in text, f"{language}: ecr.{key} missing"
+        assert f"INVOKE_ECR_{key.upper()}" in text, f"{language}: INVOKE_ECR_{key.upper()} missing"
+
+
+def test_api_page_documents_every_public_module(site: Path) -> None:
+    import ecr_tasks
+
+    page = (site / "en" / "api.html").read_text(encoding="utf-8")
+    for info in pkgutil.iter_modules(ecr_tasks.__path__):
+        if info.name.startswith("_") or info.name == "tasks":
+            continue
+        assert f'id="module-ecr_tasks.{info.name}"' in page, (
+            f"ecr_tasks.{info.name} is not on api.html"
+        )
+
+
+def _string_literals(path: Path) -> list[str]:
+    """Every string literal in a module; an f-string's fields become NUL."""
+    literals = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            literals.append(node.value)
+        elif isinstance(node, ast.JoinedStr):
+            parts = [v.value if isinstance(v, ast.Constant) else "\0" for v in node.values]
+            literals.append("".join(parts))
+    return literals
+
+
+def test_troubleshooting_quotes_messages_the_code_prints() -> None:
+    """Each ``ecr-tasks: ...`` line on the page must still be printed by the code."""
+    literals = [
+        text for path in (ROOT / "ecr_tasks").rglob("*.py") for text in _string_literals(path)
+    ]
+    page = (DOCS / "troubleshooting.rst").read_text(encoding="utf-8")
+    prefix = "ecr-tasks: "
+    quoted = [
+        line.strip()[len(prefix) :] for line in page.splitlines() if line.strip().startswith(prefix)
+    ]
+    assert len(quoted) >= 10
+    for message in quoted:
+        # "<x>" stands for a value; the code adds " in <region>" as one piece.
+        chunks = [chunk.strip(" '(),") for chunk in re.split(r"(?: in)? <[^>]*>|<[^>]*>", message)]
+        chunks = [chunk for chunk in chunks if len(chunk) >= 6]
+        assert chunks, message
+        assert any(all(chunk in text for chunk in chunks) for text in literals), (
+            f"troubleshooting.rst quotes {message!r}, which the code no longer prints"
+        )
