@@ -98,13 +98,17 @@ class TokenCache:
             "expires_at": token.expires_at,
             "issued_at": token.issued_at,
         }
+        path = self._path(key)
         try:
             self._ensure_dir()
             with _private_tempfile(self.directory) as (handle, temp):
                 json.dump(record, handle)
                 handle.flush()
                 os.fsync(handle.fileno())
-            os.replace(temp, self._path(key))
+                if path.is_dir() and not path.is_symlink():
+                    path.rmdir()  # an empty directory where the entry goes: make room
+                # Renamed inside the block so that a failed rename removes the temp file.
+                os.replace(temp, path)
         except OSError as error:
             # A cache that cannot be written costs speed, not correctness.
             warn(f"could not write the token cache in {self.directory} ({error.strerror})")
