@@ -30,6 +30,7 @@ extensions = [
     "sphinx_rtd_theme",
     "invoke_reference",
     "language_links",
+    "long_literals",
 ]
 
 root_doc = "index"
