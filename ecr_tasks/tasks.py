@@ -312,5 +312,8 @@ def pull(c, tag=None, digest=None, repo=None, account=None, region=None, profile
         print(f"Pulled {ref}" + (f" {found.group(1)}" if found else ""))
 
 
-ns = Collection("ecr", login, uri, tag, push, pull)
+# Imported here, beside the collection it joins: doctor.py owns its task.
+from ecr_tasks.doctor import doctor  # noqa: E402
+
+ns = Collection("ecr", login, uri, tag, push, pull, doctor)
 ns.configure({"ecr": dict(settings.DEFAULTS)})

@@ -1,0 +1,826 @@
+"""``inv doctor``: each check with fakes and files in tmp_path, the output and
+the exit code; then end to end against the local stack."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import http.server
+import io
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import inv, project_dir
+from helpers import ACCOUNT, REGION, make_context, write_aws_files
+from invoke.exceptions import Exit
+
+from ecr_tasks import doctor as doctor_module
+from ecr_tasks import ns
+from ecr_tasks.aws import Token
+from ecr_tasks.cache import NullCache, TokenCache
+from ecr_tasks.doctor import (
+    ASCII_MARKS,
+    FAIL,
+    MARKS,
+    OK,
+    SKIP,
+    Check,
+    account_of_arn,
+    auth_file,
+    check_credential_store,
+    check_credentials,
+    check_daemon,
+    check_engine_installed,
+    check_region,
+    check_registry,
+    check_repository,
+    check_token_cache,
+    diagnose,
+    exit_code,
+    format_checks,
+    marks_for,
+    region_source,
+)
+from ecr_tasks.errors import AwsError, ConfigError, RepositoryNotFound
+from ecr_tasks.settings import Settings
+
+ARN = f"arn:aws:iam::{ACCOUNT}:user/dev"
+HOST = "127.0.0.1:5000"
+SECRET = "pw-s3cret-never-shown"
+DASH = MARKS[SKIP]  # an en dash, which ruff would flag in a literal
+
+
+# -- fakes ---------------------------------------------------------------------
+
+
+class FakeRun:
+    """Answers engine commands from a table ``{argv[1]: CompletedProcess or exception}``."""
+
+    def __init__(self, **answers: Any) -> None:
+        self.answers = answers
+        self.calls: list[list[str]] = []
+
+    def __call__(self, argv: Any) -> subprocess.CompletedProcess[str]:
+        self.calls.append(list(argv))
+        answer = self.answers[argv[1].lstrip("-")]
+        if isinstance(answer, BaseException):
+            raise answer
+        return answer
+
+
+def done(stdout: str = "", stderr: str = "", code: int = 0) -> subprocess.CompletedProcess[str]:
+    return subprocess.CompletedProcess([], code, stdout, stderr)
+
+
+HEALTHY = FakeRun(version=done("Docker version 27.5.1, build 9f9e405\n"), info=done("27.5.1\n"))
+
+
+class FakeAws:
+    """The two calls doctor makes, answering or failing as told."""
+
+    def __init__(self, arn: str | Exception = ARN, repo: dict | Exception | None = None) -> None:
+        self.arn = arn
+        self.repo = {"repositoryName": "my-app"} if repo is None else repo
+        self.calls: list[tuple] = []
+
+    def caller_arn(self, region: str) -> str:
+        self.calls.append(("caller_arn", region))
+        if isinstance(self.arn, Exception):
+            raise self.arn
+        return self.arn
+
+    def describe_repository(self, region: str, account: str | None, repo: str) -> dict:
+        self.calls.append(("describe_repository", region, account, repo))
+        if isinstance(self.repo, Exception):
+            raise self.repo
+        return self.repo
+
+
+class Registry(http.server.BaseHTTPRequestHandler):
+    """Answers GET /v2/ with the status the server was given."""
+
+    def do_GET(self) -> None:
+        self.send_response(self.server.status)  # type: ignore[attr-defined]
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def registry_stub() -> Iterator[Any]:
+    """A loopback HTTP server; set ``.status`` to what /v2/ answers."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Registry)
+    server.status = 401  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+def stub_host(server: Any) -> str:
+    return f"127.0.0.1:{server.server_address[1]}"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# -- output ------------------------------------------------------------------
+
+
+def test_lines_align_labels_and_show_hints_and_warnings() -> None:
+    lines = format_checks(
+        [
+            Check("engine", OK, "Docker version 27"),
+            Check("engine daemon", FAIL, "not reachable", "start it"),
+            Check("repository", SKIP, "no repository set"),
+            Check("credential store", OK, "plain base64 in config.json", "use a helper"),
+        ]
+    )
+    assert lines == [
+        "✓ engine            Docker version 27",
+        "✗ engine daemon     not reachable  hint: start it",
+        f"{DASH} repository        no repository set",
+        "✓ credential store  plain base64 in config.json  warning: use a helper",
+    ]
+
+
+def test_ascii_marks() -> None:
+    lines = format_checks([Check("a", OK, "x"), Check("b", FAIL, "y"), Check("c", SKIP, "z")],
+                          ASCII_MARKS)  # fmt: skip
+    assert [line[0] for line in lines] == ["+", "x", "-"]
+    assert all(line.isascii() for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("encoding", "expected"),
+    [
+        pytest.param("utf-8", MARKS, id="utf-8"),
+        pytest.param("ascii", ASCII_MARKS, id="ascii"),
+        pytest.param("latin-1", ASCII_MARKS, id="latin-1-has-no-check-mark"),
+        pytest.param("cp1252", ASCII_MARKS, id="cp1252"),
+    ],
+)
+def test_marks_follow_what_the_stream_can_encode(encoding: str, expected: dict) -> None:
+    assert marks_for(io.TextIOWrapper(io.BytesIO(), encoding=encoding)) == expected
+
+
+def test_marks_for_a_stream_without_encoding_are_ascii() -> None:
+    assert marks_for(object()) == ASCII_MARKS
+
+
+@pytest.mark.parametrize(
+    ("statuses", "code"),
+    [
+        pytest.param([OK, OK], 0, id="all-pass"),
+        pytest.param([OK, SKIP, SKIP], 0, id="skips-do-not-fail"),
+        pytest.param([OK, FAIL, SKIP], 1, id="one-failure"),
+        pytest.param([], 0, id="nothing"),
+    ],
+)
+def test_exit_code(statuses: list, code: int) -> None:
+    assert exit_code([Check("c", status, "") for status in statuses]) == code
+
+
+# -- the engine --------------------------------------------------------------
+
+
+def test_engine_installed() -> None:
+    run = FakeRun(version=done("Docker version 27.5.1, build 9f9e405\n"))
+    check = check_engine_installed("docker", run)
+    assert check == Check("engine", OK, "Docker version 27.5.1, build 9f9e405")
+    assert run.calls == [["docker", "--version"]]
+
+
+@pytest.mark.parametrize(
+    ("answer", "detail"),
+    [
+        pytest.param(FileNotFoundError(), "podman not found on PATH", id="missing"),
+        pytest.param(subprocess.TimeoutExpired("podman", 8), "no answer in 8 s", id="hangs"),
+        pytest.param(PermissionError(13, "Permission denied"), "Permission denied", id="no-exec"),
+        pytest.param(done(stderr="boom\n", code=2), "failed: boom", id="fails"),
+    ],
+)
+def test_engine_not_installed(answer: Any, detail: str) -> None:
+    check = check_engine_installed("podman", FakeRun(version=answer))
+    assert check.status == FAIL
+    assert detail in check.detail
+    assert "ecr.engine" in check.hint
+
+
+def test_daemon_reachable_names_where() -> None:
+    run = FakeRun(version=done("24.0.7\n"))
+    check = check_daemon("docker", run, {"DOCKER_HOST": "unix:///run/d.sock"})
+    assert check == Check(
+        "engine daemon", OK, "docker server 24.0.7 at DOCKER_HOST=unix:///run/d.sock"
+    )
+    assert run.calls == [["docker", "version", "--format", "{{.Server.Version}}"]]
+
+
+def test_daemon_down_fails_with_hint() -> None:
+    stderr = (
+        "Client: Docker Engine\n"
+        "Cannot connect to the Docker daemon at unix:///nope.sock. Is the docker daemon running?\n"
+    )
+    check = check_daemon("docker", FakeRun(version=done(stderr=stderr, code=1)),
+                         {"DOCKER_HOST": "unix:///nope.sock"})  # fmt: skip
+    assert check.status == FAIL
+    assert "DOCKER_HOST=unix:///nope.sock" in check.detail
+    assert "Cannot connect to the Docker daemon" in check.detail
+    assert "start the docker daemon" in check.hint
+
+
+def test_daemon_that_hangs_is_cut_short() -> None:
+    run = FakeRun(version=subprocess.TimeoutExpired("docker", 8))
+    check = check_daemon("docker", run, {"DOCKER_HOST": "tcp://10.0.0.1:2375"})
+    assert check.status == FAIL
+    assert "no answer from DOCKER_HOST=tcp://10.0.0.1:2375" in check.detail
+
+
+def test_podman_daemon_probe() -> None:
+    run = FakeRun(info=done("5.0.2\n"))
+    check = check_daemon("podman", run, {})
+    assert check.status == OK
+    assert run.calls == [["podman", "info", "--format", "{{.Version.Version}}"]]
+
+
+def test_subprocess_probe_has_a_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: dict[str, Any] = {}
+
+    def fake_run(argv: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        seen.update(kwargs)
+        return done()
+
+    monkeypatch.setattr(doctor_module.subprocess, "run", fake_run)
+    doctor_module.run_probe(["docker", "info"])
+    assert seen["timeout"] == doctor_module.PROBE_TIMEOUT
+    assert seen["capture_output"] is True
+
+
+# -- region and AWS ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("config", "flag", "environ", "expected"),
+    [
+        pytest.param({"region": "eu-west-1"}, "us-east-1", {}, "--region", id="flag"),
+        pytest.param(
+            {"region": "eu-west-1"}, None, {"INVOKE_ECR_REGION": "eu-west-1"},
+            "INVOKE_ECR_REGION", id="invoke-env",
+        ),
+        pytest.param(
+            {"region": "eu-west-1"}, None, {"AWS_REGION": "us-east-1"},
+            "ecr.region in the invoke config", id="invoke-yaml",
+        ),
+        pytest.param(
+            {}, None, {"AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "x"},
+            "AWS_REGION", id="AWS_REGION",
+        ),
+        pytest.param({}, None, {"AWS_DEFAULT_REGION": "x"}, "AWS_DEFAULT_REGION", id="default"),
+        pytest.param(
+            {}, None, {"AWS_PROFILE": "dev", "AWS_CONFIG_FILE": "/cfg"},
+            "profile dev in /cfg", id="profile",
+        ),
+    ],
+)  # fmt: skip
+def test_region_source(config: dict, flag: Any, environ: dict, expected: str) -> None:
+    assert region_source(config, flag, None, environ) == expected
+
+
+def test_region_set_and_missing() -> None:
+    assert check_region(Settings(regions=["eu-west-1"]), "AWS_REGION") == Check(
+        "region", OK, "eu-west-1 (from AWS_REGION)"
+    )
+    missing = check_region(Settings(), "")
+    assert missing.status == FAIL
+    assert "--region" in missing.hint
+
+
+@pytest.mark.parametrize(
+    ("arn", "account"),
+    [
+        pytest.param(ARN, ACCOUNT, id="user"),
+        pytest.param(f"arn:aws:sts::{ACCOUNT}:assumed-role/r/s", ACCOUNT, id="role"),
+        pytest.param("not-an-arn", None, id="junk"),
+    ],
+)
+def test_account_of_arn(arn: str, account: str | None) -> None:
+    assert account_of_arn(arn) == account
+
+
+def test_credentials_name_the_principal() -> None:
+    aws = FakeAws()
+    check, account = check_credentials(aws, REGION, "dev")
+    assert check == Check("AWS credentials", OK, f"{ARN} (profile dev)")
+    assert account == ACCOUNT
+    assert aws.calls == [("caller_arn", REGION)]
+
+
+@pytest.mark.parametrize(
+    ("error", "hinted"),
+    [
+        pytest.param(ConfigError("no AWS credentials found: run `aws configure`"), False,
+                     id="none-says-what-to-do"),
+        pytest.param(AwsError("access denied to GetCallerIdentity"), True, id="denied"),
+    ],
+)  # fmt: skip
+def test_credentials_failing(error: Exception, hinted: bool) -> None:
+    check, account = check_credentials(FakeAws(arn=error), REGION, None)
+    assert check.status == FAIL
+    assert check.detail == str(error)
+    assert bool(check.hint) is hinted
+    assert account is None
+
+
+def test_repository_exists() -> None:
+    aws = FakeAws(repo={"repositoryName": "my-app", "imageTagMutability": "IMMUTABLE"})
+    check = check_repository(aws, REGION, ACCOUNT, "my-app")
+    assert check == Check("repository", OK, "my-app exists (immutable tags)")
+    assert aws.calls == [("describe_repository", REGION, ACCOUNT, "my-app")]
+
+
+def test_repository_missing_suggests_create() -> None:
+    aws = FakeAws(repo=RepositoryNotFound("repository 'my-app' not found"))
+    check = check_repository(aws, REGION, None, "my-app")
+    assert check.status == FAIL
+    assert "--create" in check.hint
+
+
+def test_repository_other_failure() -> None:
+    aws = FakeAws(repo=AwsError("access denied to DescribeRepositories"))
+    check = check_repository(aws, REGION, None, "my-app")
+    assert check.status == FAIL
+    assert check.detail == "access denied to DescribeRepositories"
+
+
+# -- the registry ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", [401, 200])
+def test_registry_reachable(registry_stub: Any, status: int) -> None:
+    registry_stub.status = status
+    check = check_registry(stub_host(registry_stub), "ecr.registry")
+    assert check.status == OK
+    assert f"(ecr.registry) answers GET /v2/ (HTTP {status})" in check.detail
+
+
+def test_registry_that_is_not_one(registry_stub: Any) -> None:
+    registry_stub.status = 404
+    check = check_registry(stub_host(registry_stub))
+    assert check.status == FAIL
+    assert "HTTP 404" in check.detail
+
+
+def test_registry_unreachable() -> None:
+    check = check_registry(f"127.0.0.1:{free_port()}", "ecr.registry", timeout=2)
+    assert check.status == FAIL
+    assert "unreachable" in check.detail
+    assert "ecr.registry" in check.hint
+
+
+# -- the token cache ---------------------------------------------------------
+
+NOW = 1_700_000_000.0
+KEY = "k" * 64
+
+
+def cached(tmp_path: Path, issued: float, expires: float) -> TokenCache:
+    cache = TokenCache(tmp_path / "cache")
+    cache.put(KEY, Token(HOST, "AWS", SECRET, expires_at=expires, issued_at=issued))
+    return cache
+
+
+@pytest.mark.parametrize(
+    ("issued", "expires", "state"),
+    [
+        pytest.param(NOW - 3600, NOW + 39600, "fresh until", id="fresh"),
+        pytest.param(NOW - 30000, NOW + 13200, "stale since", id="stale-past-half-life"),
+        pytest.param(NOW - 50000, NOW - 6800, "expired at", id="expired"),
+    ],
+)
+def test_token_cache_states(tmp_path: Path, issued: float, expires: float, state: str) -> None:
+    check = check_token_cache(cached(tmp_path, issued, expires), KEY, now=NOW)
+    assert check.status == OK
+    assert check.detail.startswith(state)
+    assert SECRET not in check.detail
+
+
+def test_fresh_until_is_half_the_token_life(tmp_path: Path) -> None:
+    check = check_token_cache(cached(tmp_path, NOW, NOW + 43200), KEY, now=NOW)
+    assert time.strftime("%Y-%m-%d %H:%M", time.localtime(NOW + 21600)) in check.detail
+
+
+def test_token_cache_empty(tmp_path: Path) -> None:
+    check = check_token_cache(TokenCache(tmp_path / "cache"), KEY, now=NOW)
+    assert check.status == OK
+    assert check.detail.startswith("no token cached")
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        pytest.param("{not json", id="junk"),
+        pytest.param(json.dumps({"format": 99, "key": KEY, "issued_at": 1, "expires_at": 2}),
+                     id="other-format"),
+    ],
+)  # fmt: skip
+def test_token_cache_unreadable(tmp_path: Path, content: str) -> None:
+    cache = TokenCache(tmp_path)
+    (tmp_path / f"{KEY}.json").write_text(content)
+    check = check_token_cache(cache, KEY, now=NOW)
+    assert check.status == OK
+    assert check.detail.startswith("unreadable")
+
+
+def test_token_cache_disabled() -> None:
+    check = check_token_cache(NullCache(), KEY)
+    assert check.status == SKIP
+    assert "disabled" in check.detail
+
+
+# -- where credentials are stored --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("engine", "environ", "expected"),
+    [
+        pytest.param("docker", {"DOCKER_CONFIG": "/d"}, "/d/config.json", id="DOCKER_CONFIG"),
+        pytest.param("nerdctl", {"DOCKER_CONFIG": "/d"}, "/d/config.json", id="nerdctl"),
+        pytest.param("podman", {"REGISTRY_AUTH_FILE": "/a.json", "XDG_RUNTIME_DIR": "/r"},
+                     "/a.json", id="REGISTRY_AUTH_FILE"),
+        pytest.param("podman", {"XDG_RUNTIME_DIR": "/r"}, "/r/containers/auth.json",
+                     id="XDG_RUNTIME_DIR"),
+    ],
+)  # fmt: skip
+def test_auth_file(engine: str, environ: dict, expected: str) -> None:
+    assert auth_file(engine, environ) == Path(expected)
+
+
+def test_podman_auth_file_without_a_runtime_dir() -> None:
+    assert auth_file("podman", {}) == Path(f"/run/containers/{os.getuid()}/auth.json")
+
+
+def test_auth_file_default_is_in_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert auth_file("docker", {}) == tmp_path / ".docker" / "config.json"
+
+
+def write_config(directory: Path, data: dict, mode: int = 0o600) -> dict[str, str]:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "config.json"
+    path.write_text(json.dumps(data))
+    path.chmod(mode)
+    return {"DOCKER_CONFIG": str(directory)}
+
+
+def plain(host: str = HOST) -> dict:
+    return {host: {"auth": base64.b64encode(f"AWS:{SECRET}".encode()).decode()}}
+
+
+def have(*helpers: str) -> Any:
+    return lambda name: f"/usr/bin/{name}" if name in helpers else None
+
+
+def shown(check: Check) -> str:
+    return format_checks([check])[0]
+
+
+def test_plain_file_is_a_warning_that_never_shows_the_secret(tmp_path: Path) -> None:
+    environ = write_config(tmp_path / "docker", {"auths": plain()})
+    check = check_credential_store("docker", HOST, environ, have())
+    assert check.status == OK
+    assert check.detail.startswith("plain base64 in ")
+    assert "anyone who can read that file can use the token" in check.hint
+    line = shown(check)
+    assert SECRET not in line
+    assert base64.b64encode(f"AWS:{SECRET}".encode()).decode() not in line
+
+
+def test_plain_file_readable_by_others_says_so(tmp_path: Path) -> None:
+    environ = write_config(tmp_path / "docker", {"auths": plain()}, mode=0o644)
+    check = check_credential_store("docker", HOST, environ, have())
+    assert "mode 644: other users can read it" in check.detail
+
+
+@pytest.mark.parametrize("key", [f"https://{HOST}", f"http://{HOST}/v1/", HOST.upper()])
+def test_auths_keys_in_any_spelling(tmp_path: Path, key: str) -> None:
+    environ = write_config(tmp_path / "docker", {"auths": plain(key)})
+    assert check_credential_store("docker", HOST, environ, have()).detail.startswith("plain")
+
+
+def test_creds_store_with_its_helper(tmp_path: Path) -> None:
+    # Docker leaves an empty {} under auths when a helper holds the secret.
+    environ = write_config(tmp_path / "docker", {"auths": {HOST: {}}, "credsStore": "pass"})
+    check = check_credential_store("docker", HOST, environ, have("docker-credential-pass"))
+    assert check.status == OK
+    assert check.detail.startswith("docker-credential-pass (credsStore in ")
+    assert not check.hint
+
+
+def test_cred_helpers_entry_for_this_registry_wins(tmp_path: Path) -> None:
+    data = {"credsStore": "desktop", "credHelpers": {HOST: "ecr-login", "other.io": "gcr"}}
+    environ = write_config(tmp_path / "docker", data)
+    check = check_credential_store("docker", HOST, environ, have("docker-credential-ecr-login"))
+    assert check.status == OK
+    assert check.detail.startswith("docker-credential-ecr-login (credHelpers")
+
+
+def test_helper_not_installed_fails(tmp_path: Path) -> None:
+    environ = write_config(tmp_path / "docker", {"credsStore": "secretservice"})
+    check = check_credential_store("docker", HOST, environ, have())
+    assert check.status == FAIL
+    assert "docker-credential-secretservice is not on PATH" in check.detail
+    assert "install docker-credential-secretservice" in check.hint
+
+
+def test_helper_with_a_plain_entry_left_over(tmp_path: Path) -> None:
+    environ = write_config(tmp_path / "docker", {"auths": plain(), "credsStore": "pass"})
+    check = check_credential_store("docker", HOST, environ, have("docker-credential-pass"))
+    assert check.status == OK
+    assert "plain base64 entry" in check.detail
+    assert f"delete auths[{HOST}]" in check.hint
+    assert SECRET not in shown(check)
+
+
+def test_other_registries_do_not_count(tmp_path: Path) -> None:
+    environ = write_config(tmp_path / "docker", {"auths": plain("ghcr.io")})
+    check = check_credential_store("docker", HOST, environ, have())
+    assert check.status == OK
+    assert check.detail.startswith(f"no login for {HOST}")
+
+
+def test_no_config_file_yet(tmp_path: Path) -> None:
+    check = check_credential_store("docker", HOST, {"DOCKER_CONFIG": str(tmp_path)}, have())
+    assert check.status == OK
+    assert check.detail.startswith("no ")
+
+
+@pytest.mark.parametrize("content", ["{broken", "[1, 2]"])
+def test_config_file_that_is_not_json(tmp_path: Path, content: str) -> None:
+    (tmp_path / "config.json").write_text(content)
+    check = check_credential_store("docker", HOST, {"DOCKER_CONFIG": str(tmp_path)}, have())
+    assert check.status == FAIL
+    assert "fix or remove" in check.hint
+
+
+def test_podman_auth_file(tmp_path: Path) -> None:
+    auth = tmp_path / "auth.json"
+    # Podman scopes entries by repository as well as by host.
+    auth.write_text(json.dumps({"auths": plain(f"{HOST}/team/app")}))
+    auth.chmod(0o600)
+    check = check_credential_store("podman", HOST, {"REGISTRY_AUTH_FILE": str(auth)}, have())
+    assert check.detail == f"plain base64 in {auth}"
+
+
+# -- all checks together -------------------------------------------------------
+
+
+@pytest.fixture
+def environ(tmp_path: Path) -> dict[str, str]:
+    """An environment of our own: AWS files, a cache and a Docker config in tmp_path."""
+    env = write_aws_files(tmp_path / "aws")
+    env["XDG_CACHE_HOME"] = str(tmp_path / "cache")
+    env.update(write_config(tmp_path / "docker", {"auths": plain()}))
+    return env
+
+
+def labels(checks: list[Check]) -> list[tuple[str, str]]:
+    return [(c.label, c.status) for c in checks]
+
+
+def test_diagnose_all_passing(environ: dict, registry_stub: Any) -> None:
+    host = stub_host(registry_stub)
+    environ.update(write_config(Path(environ["DOCKER_CONFIG"]), {"auths": plain(host)}))
+    aws = FakeAws()
+    checks = diagnose(
+        {"registry": host, "region": REGION}, repo="my-app", environ=environ, run=HEALTHY, aws=aws
+    )
+    assert labels(checks) == [
+        ("settings", OK),
+        ("engine", OK),
+        ("engine daemon", OK),
+        ("region", OK),
+        ("AWS credentials", OK),
+        ("registry", OK),
+        ("repository", OK),
+        ("token cache", OK),
+        ("credential store", OK),
+    ]
+    assert exit_code(checks) == 0
+    assert aws.calls == [("caller_arn", REGION), ("describe_repository", REGION, None, "my-app")]
+
+
+def test_diagnose_names_the_computed_registry_from_the_callers_account(environ: dict) -> None:
+    checks = diagnose({"region": REGION}, environ=environ, run=HEALTHY, aws=FakeAws(),
+                      )  # fmt: skip
+    host = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
+    store = next(c for c in checks if c.label == "credential store")
+    assert host in store.detail
+    registry = next(c for c in checks if c.label == "registry")
+    assert host in registry.detail
+
+
+def test_diagnose_without_credentials_skips_what_needs_them(environ: dict) -> None:
+    aws = FakeAws(arn=ConfigError("no AWS credentials found"))
+    checks = diagnose({"region": REGION, "registry": f"127.0.0.1:{free_port()}"}, repo="my-app",
+                      environ=environ, run=HEALTHY, aws=aws)  # fmt: skip
+    assert ("AWS credentials", FAIL) in labels(checks)
+    assert ("repository", SKIP) in labels(checks)
+    assert exit_code(checks) == 1
+
+
+def test_diagnose_without_region(environ: dict) -> None:
+    environ["AWS_PROFILE"] = "noregion"
+    checks = diagnose({}, environ=environ, run=HEALTHY, aws=FakeAws())
+    assert labels(checks)[3:] == [
+        ("region", FAIL),
+        ("AWS credentials", SKIP),
+        ("registry", SKIP),
+        ("repository", SKIP),
+        ("token cache", SKIP),
+        ("credential store", SKIP),
+    ]
+
+
+def test_diagnose_with_bad_settings_still_checks_the_engine(environ: dict) -> None:
+    checks = diagnose({"region": "mars-1"}, environ=environ, run=HEALTHY, aws=FakeAws(),
+                      )  # fmt: skip
+    assert checks[0].status == FAIL
+    assert "mars-1" in checks[0].detail
+    assert labels(checks)[1:3] == [("engine", OK), ("engine daemon", OK)]
+    assert {status for _, status in labels(checks)[3:]} == {SKIP}
+
+
+def test_diagnose_without_the_engine_skips_the_daemon(environ: dict) -> None:
+    run = FakeRun(version=FileNotFoundError())
+    checks = diagnose({"region": REGION}, environ=environ, run=run, aws=FakeAws(),
+                      )  # fmt: skip
+    assert labels(checks)[1:3] == [("engine", FAIL), ("engine daemon", SKIP)]
+    assert len(run.calls) == 1
+
+
+# -- the task ------------------------------------------------------------------
+
+
+def test_doctor_is_in_the_collection() -> None:
+    assert "doctor" in ns.task_names
+
+
+def test_task_prints_one_line_per_check_and_exits_1_on_failure(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seen: dict[str, Any] = {}
+
+    def fake_diagnose(config: dict, **flags: Any) -> list[Check]:
+        seen.update(config=config, flags=flags)
+        return [Check("engine", OK, "fine"), Check("engine daemon", FAIL, "down", "start it")]
+
+    monkeypatch.setattr(doctor_module, "diagnose", fake_diagnose)
+    with pytest.raises(Exit) as raised:
+        ns["doctor"](make_context(region=REGION), repo="my-app")
+    assert raised.value.code == 1
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 2
+    assert out[1].endswith("down  hint: start it")
+    assert seen["config"]["region"] == REGION
+    assert seen["flags"] == {"repo": "my-app", "region": None, "profile": None, "account": None}
+
+
+def test_task_exits_0_when_nothing_failed(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(
+        doctor_module, "diagnose", lambda config, **flags: [Check("repository", SKIP, "no repo")]
+    )
+    ns["doctor"](make_context())
+    assert capsys.readouterr().out == f"{DASH} repository  no repo\n"
+
+
+def test_task_runs_nothing_under_dry(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def boom(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("doctor ran checks under --dry")
+
+    monkeypatch.setattr(doctor_module, "diagnose", boom)
+    ns["doctor"](make_context(dry=True))
+    assert "--dry" in capsys.readouterr().out
+
+
+# -- end to end ----------------------------------------------------------------
+
+
+def ecr_tasks(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ecr_tasks.cli", *args], cwd=cwd, env=env, text=True,
+        capture_output=True, timeout=180, check=False,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def doctor_env(stack: Any, user_env: dict[str, str]) -> dict[str, str]:
+    env = dict(user_env)
+    env["INVOKE_ECR_REGISTRY"] = stack.registry
+    env["PYTHONIOENCODING"] = "utf-8"
+    return env
+
+
+def create_repository(stack: Any, name: str) -> None:
+    import boto3
+
+    client = boto3.client(
+        "ecr", region_name=stack.region, endpoint_url=stack.direct_api_url,
+        aws_access_key_id="testing", aws_secret_access_key="testing",
+    )  # fmt: skip
+    with contextlib.suppress(client.exceptions.RepositoryAlreadyExistsException):
+        client.create_repository(repositoryName=name)
+
+
+@pytest.mark.e2e
+def test_doctor_after_login_is_all_green(
+    stack: Any, doctor_env: dict[str, str], tmp_path: Path
+) -> None:
+    create_repository(stack, "doctor-app")
+    logged_in = ecr_tasks(["login"], doctor_env, tmp_path)
+    assert logged_in.returncode == 0, logged_in.stderr
+
+    result = ecr_tasks(["doctor", "--repo", "doctor-app"], doctor_env, tmp_path)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert [line.split()[1] for line in lines] == [
+        "settings", "engine", "engine", "region", "AWS", "registry", "repository", "token",
+        "credential",
+    ]  # fmt: skip
+    assert all(line.startswith("✓ ") for line in lines), result.stdout
+    by_label = {line[2:19].strip(): line for line in lines}
+    assert f"arn:aws:sts::{stack.account}:" in by_label["AWS credentials"]
+    assert f"{stack.registry} (ecr.registry) answers GET /v2/ (HTTP 401)" in by_label["registry"]
+    assert "doctor-app exists" in by_label["repository"]
+    assert "fresh until" in by_label["token cache"]
+    assert "plain base64 in" in by_label["credential store"]
+    assert stack.docker_config in by_label["credential store"]
+    assert stack.password not in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.e2e
+def test_doctor_with_the_engine_unreachable(
+    stack: Any, doctor_env: dict[str, str], tmp_path: Path
+) -> None:
+    doctor_env["DOCKER_HOST"] = f"unix://{tmp_path}/missing/docker.sock"
+
+    result = ecr_tasks(["doctor"], doctor_env, tmp_path)
+
+    assert result.returncode == 1
+    daemon = next(line for line in result.stdout.splitlines() if "engine daemon" in line)
+    assert daemon.startswith("✗ engine daemon")
+    assert f"DOCKER_HOST=unix://{tmp_path}/missing/docker.sock" in daemon
+    assert "hint: start the docker daemon" in daemon
+    assert not any(line.startswith("✗") for line in result.stdout.splitlines() if line != daemon)
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.e2e
+def test_doctor_with_a_missing_repository(
+    stack: Any, doctor_env: dict[str, str], tmp_path: Path
+) -> None:
+    result = ecr_tasks(["doctor", "--repo", "never-created"], doctor_env, tmp_path)
+    assert result.returncode == 1
+    repository = next(line for line in result.stdout.splitlines() if " repository " in line)
+    assert repository.startswith("✗ repository")
+    assert "hint: push with --create" in repository
+
+
+@pytest.mark.e2e
+def test_doctor_on_an_ascii_terminal(
+    stack: Any, doctor_env: dict[str, str], tmp_path: Path
+) -> None:
+    doctor_env["PYTHONIOENCODING"] = "ascii"
+    result = ecr_tasks(["doctor"], doctor_env, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.isascii()
+    assert {line[0] for line in result.stdout.splitlines()} <= {"+", "-"}
+
+
+@pytest.mark.e2e
+def test_inv_doctor_from_a_project(stack: Any, user_env: dict[str, str], tmp_path: Path) -> None:
+    project = project_dir(tmp_path, stack.registry)
+    result = inv(["doctor"], project, {**user_env, "PYTHONIOENCODING": "utf-8"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"✓ registry          {stack.registry} (ecr.registry)" in result.stdout
