@@ -273,7 +273,7 @@ class InvokeCollectionDirective(SphinxDirective):
             arguments = task_arguments(task)
             usage = usage_line(program, name, task, arguments)
             section += labels.rubric("Usage")
-            section += nodes.literal_block(usage, usage, language="console", classes=["ecr-usage"])
+            section += nodes.literal_block(usage, usage, language="text", classes=["ecr-usage"])
             if arguments:
                 section += labels.rubric("Flags")
                 section += self._flag_table(task, arguments, labels)

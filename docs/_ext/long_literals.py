@@ -1,4 +1,4 @@
-"""Let long inline code wrap where a reader expects it, and nowhere else.
+"""Let long code wrap where a reader expects it, and nowhere else.
 
 Sphinx writes inline code as one ``<span class="pre">`` per word.  Browsers
 break lines after any hyphen, so ``--password-stdin`` could end up split as
@@ -6,6 +6,9 @@ break lines after any hyphen, so ``--password-stdin`` could end up split as
 word too long for a table cell (a registry host, an image name) then gets
 ``<wbr>`` break points after its dots, slashes and colons.  ``<wbr>`` is not
 copied with the text, so a command copied from the page stays intact.
+
+The usage lines and examples of the task reference wrap too, but only between
+words, and never inside a bracketed ``[--flag VALUE]...`` group.
 """
 
 from __future__ import annotations
@@ -30,11 +33,32 @@ def add_break_points(html: str) -> str:
     return _PRE_SPAN.sub(split, html)
 
 
+_WRAPPED_BLOCK = re.compile(
+    r'(<div class="(?:ecr-usage|ecr-example) [^"]*"><div class="highlight"><pre>)(.*?)(</pre>)',
+    re.S,
+)
+_UNIT = re.compile(r"\[[^\]<]*\](?:\.\.\.)?|[^\s<]+")
+
+
+def keep_groups_whole(html: str) -> str:
+    """Wrap each word or ``[...]`` group of a usage or example block in a nowrap span."""
+
+    def units(text: str) -> str:
+        return _UNIT.sub(lambda m: f'<span class="ecr-unit">{m.group(0)}</span>', text)
+
+    def block(match: re.Match[str]) -> str:
+        parts = re.split(r"(<[^>]*>)", match.group(2))
+        inner = "".join(part if part.startswith("<") else units(part) for part in parts)
+        return f"{match.group(1)}{inner}{match.group(3)}"
+
+    return _WRAPPED_BLOCK.sub(block, html)
+
+
 def on_page_context(
     app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any
 ) -> None:
     if "body" in context:
-        context["body"] = add_break_points(context["body"])
+        context["body"] = keep_groups_whole(add_break_points(context["body"]))
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
