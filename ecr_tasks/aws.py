@@ -18,7 +18,9 @@ from ecr_tasks.errors import AwsError, ConfigError, RepositoryNotFound
 from ecr_tasks.redaction import protect_logs, remember_secret
 
 # Bounded retries with backoff for throttling and transient network errors.
-RETRIES = {"mode": "standard", "max_attempts": 5}
+# total_max_attempts counts the first try too; botocore rewrites a dict with
+# max_attempts in place, so each client gets a copy (see Aws.client).
+RETRIES = {"mode": "standard", "total_max_attempts": 5}
 TIMEOUTS = {"connect_timeout": 5, "read_timeout": 20}
 
 
@@ -77,7 +79,7 @@ class Aws:
                     self._clients[key] = self._session.client(
                         service,
                         region_name=region,
-                        config=Config(retries=RETRIES, **TIMEOUTS),
+                        config=Config(retries=dict(RETRIES), **TIMEOUTS),
                     )
             return self._clients[key]
 
@@ -211,7 +213,7 @@ def _describe(error: BaseException, region: str | None, repo: str | None) -> Exc
         operation = error.operation_name
         if code in _THROTTLED:
             return AwsError(
-                f"AWS throttled {operation}{where} after {RETRIES['max_attempts']} attempts: "
+                f"AWS throttled {operation}{where} after {RETRIES['total_max_attempts']} attempts: "
                 "retry later or use the token cache"
             )
         if code == "RepositoryNotFoundException":
