@@ -108,8 +108,12 @@ class _Element:
     def classes(self) -> list[str]:
         return (self.attrs.get("class") or "").split()
 
-    def text(self) -> str:
-        parts = [c if isinstance(c, str) else c.text() for c in self.children]
+    def text(self, skip: tuple[str, ...] = ()) -> str:
+        parts = [
+            c if isinstance(c, str) else c.text(skip)
+            for c in self.children
+            if isinstance(c, str) or c.tag not in skip
+        ]
         return " ".join("".join(parts).split())
 
     def find_all(self, tag: str, cls: str | None = None) -> list[_Element]:
@@ -153,10 +157,10 @@ def parse(path: Path) -> _Element:
     return builder.root
 
 
-def main_text(path: Path) -> str:
+def main_text(path: Path, skip: tuple[str, ...] = ()) -> str:
     """The text of the page's article, without the navigation around it."""
     (main,) = [div for div in parse(path).find_all("div") if div.attrs.get("role") == "main"]
-    return main.text()
+    return main.text(skip)
 
 
 def _collection():
@@ -190,6 +194,16 @@ def test_chinese_pages_are_in_chinese(site: Path) -> None:
         text = main_text(site / "zh_CN" / f"{page}.html")
         han = sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff")
         assert han > 20, f"zh_CN/{page}.html has hardly any Chinese text"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_no_markup_leaks_into_the_text(site: Path, language: str) -> None:
+    """reStructuredText that did not parse (e.g. ``code`` glued to a Chinese
+    character or to a full-width bracket) shows up as raw markup."""
+    for page in PAGES:
+        text = main_text(site / language / f"{page}.html", skip=("pre",))
+        for leftover in ("``", ":doc:`", ":ref:`", "`_"):
+            assert leftover not in text, f"{language}/{page}.html shows raw {leftover!r}"
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

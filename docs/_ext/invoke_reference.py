@@ -408,7 +408,7 @@ class InvokeSettingsDirective(SphinxDirective):
         for table in container.findall(nodes.table):
             group = next(iter(table.findall(nodes.tgroup)))
             colspecs = [child for child in group.children if isinstance(child, nodes.colspec)]
-            new_spec = nodes.colspec(colwidth=16)
+            new_spec = nodes.colspec(colwidth=18)
             group.insert(group.index(colspecs[-1]) + 1, new_spec)
             group["cols"] += 1
             for row in table.findall(nodes.row):
