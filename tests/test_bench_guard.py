@@ -1,0 +1,96 @@
+"""The fast paths stay fast: no boto3 or botocore where no AWS call is made.
+
+Importing them costs a tenth of a second or more, which is most of what
+``benchmarks/`` measures for ``inv --list`` and for a login with a cached
+token. Each check runs in a fresh interpreter, since this one has long
+imported everything.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO_ROOT, project_dir
+
+HEAVY = ("boto3", "botocore")
+
+_LOADED = "print(sorted(m for m in {heavy!r} if m in sys.modules))"
+
+
+def _clean_env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "INVOKE_"))}
+    env["HOME"] = str(tmp_path)
+    env["XDG_CACHE_HOME"] = str(tmp_path / "cache")
+    return env
+
+
+def _loaded_after(code: str, cwd: Path, env: dict[str, str]) -> list[str]:
+    probe = f"import sys\n{code}\n{_LOADED.format(heavy=HEAVY)}\n"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=cwd, env=env, text=True,
+        capture_output=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return eval(done.stdout.splitlines()[-1])  # noqa: S307 - our own probe's list
+
+
+def _imported(importtime_stderr: str) -> set[str]:
+    """Top-level package names in ``python -X importtime`` output."""
+    names = re.findall(r"^import time:\s+\d+ \|\s+\d+ \|\s*([\w.]+)", importtime_stderr, re.M)
+    return {name.split(".")[0] for name in names}
+
+
+def test_importing_the_collection_loads_no_aws_sdk(tmp_path: Path) -> None:
+    code = (
+        "import ecr_tasks\n"
+        "from invoke import Collection, Config, Context, Program, task\n"
+        "from ecr_tasks import ns\n"
+        "assert 'login' in ns.task_names\n"
+    )
+    assert _loaded_after(code, tmp_path, _clean_env(tmp_path)) == []
+
+
+def test_invoke_loading_our_tasks_py_loads_no_aws_sdk(tmp_path: Path) -> None:
+    shutil.copy(REPO_ROOT / "tasks.py", tmp_path / "tasks.py")
+    code = (
+        "from invoke import Collection, FilesystemLoader\n"
+        "module, _ = FilesystemLoader(start='.').load('tasks')\n"
+        "ns = Collection.from_module(module)\n"
+        "assert 'login' in ns.task_names\n"
+    )
+    assert _loaded_after(code, tmp_path, _clean_env(tmp_path)) == []
+
+
+def test_inv_list_imports_no_aws_sdk(tmp_path: Path) -> None:
+    shutil.copy(REPO_ROOT / "tasks.py", tmp_path / "tasks.py")
+    output, imported = _inv_importtime(["--list"], tmp_path, _clean_env(tmp_path))
+    assert "login" in output
+    assert imported.isdisjoint(HEAVY)
+
+
+def _inv_importtime(args: list[str], cwd: Path, env: dict[str, str]) -> tuple[str, set[str]]:
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "invoke", *args], cwd=cwd, env=env,
+        text=True, capture_output=True, timeout=180, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return done.stdout, _imported(done.stderr)
+
+
+@pytest.mark.e2e
+def test_login_with_a_cached_token_imports_no_aws_sdk(stack, user_env, tmp_path):
+    project = project_dir(tmp_path, stack.registry)
+    # The first login asks the API: botocore is loaded, which shows the probe works.
+    _, first = _inv_importtime(["login"], project, user_env)
+    assert "botocore" in first
+
+    output, cached = _inv_importtime(["login"], project, user_env)
+    assert f"Logged in to {stack.registry}" in output
+    assert cached.isdisjoint(HEAVY)
