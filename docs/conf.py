@@ -84,6 +84,8 @@ intersphinx_timeout = 10
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"
 autodoc_default_options = {"members": True, "show-inheritance": True}
+# The sidebar lists modules, not every function in them.
+toc_object_entries = False
 
 # -- HTML ---------------------------------------------------------------------
 html_theme = "sphinx_rtd_theme"

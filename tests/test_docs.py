@@ -351,6 +351,20 @@ def test_api_page_documents_every_public_module(site: Path) -> None:
         )
 
 
+def test_read_the_docs_requirements_match_the_docs_group() -> None:
+    """docs/requirements.txt (for Read the Docs) repeats pyproject's docs group."""
+    tomllib = pytest.importorskip("tomllib")
+    with (ROOT / "pyproject.toml").open("rb") as handle:
+        group = tomllib.load(handle)["dependency-groups"]["docs"]
+    lines = (DOCS / "requirements.txt").read_text(encoding="utf-8").splitlines()
+    listed = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+    def normal(requirement: str) -> str:
+        return re.sub(r"\s+", "", requirement).lower().replace("_", "-")
+
+    assert sorted(map(normal, listed)) == sorted(map(normal, group))
+
+
 def _string_literals(path: Path) -> list[str]:
     """Every string literal in a module; an f-string's fields become NUL."""
     literals = []

@@ -486,8 +486,10 @@ class ApiModulesDirective(SphinxDirective):
         source, _line = self.get_source_info()
         lines = StringList()
         for name in names:
-            lines.append(f".. automodule:: {name}", source)
-            lines.append("", source)
+            # A heading per module, so each module's docstring reads as its introduction.
+            heading = f"``{name}``"
+            for line in (heading, "-" * len(heading), "", f".. automodule:: {name}", ""):
+                lines.append(line, source)
         container = nodes.section()
         container.document = self.state.document
         nested_parse_with_titles(self.state, lines, container)
@@ -507,7 +509,7 @@ class KeepCodeTextUntranslated(SphinxTransform):
         for node in self.document.findall(nodes.TextElement):
             if ":docstring of " in (node.source or "") or _inside(node, addnodes.desc):
                 node["translatable"] = False
-            elif isinstance(node, (nodes.paragraph, nodes.term)) and _only_code(node):
+            elif isinstance(node, (nodes.paragraph, nodes.term, nodes.title)) and _only_code(node):
                 # A table cell holding just ``ecr.repo`` reads the same in every
                 # language; translators need not copy it.
                 node["translatable"] = False
