@@ -9,6 +9,7 @@ nap: a 2 KB ECR token would take seconds. Everything else goes through
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import fcntl
 import os
@@ -145,8 +146,20 @@ def login(c: Any, engine: str, host: str, user: str, password: str, lock_dir: Pa
     except subprocess.TimeoutExpired:
         raise EngineError(f"{engine} login to {host} timed out after 120 s") from None
     if done.returncode != 0:
-        raise classify(engine, "login", done.stderr + done.stdout, host, (password,))
+        secrets = secret_forms(user, password)
+        raise classify(engine, "login", done.stderr + done.stdout, host, secrets)
     return True
+
+
+def secret_forms(user: str, password: str) -> tuple[str, ...]:
+    """The password as an engine may repeat it: plain, and base64-encoded
+    alone or as ``user:password`` (what a Basic auth header and config.json
+    hold); longest first, so that no form is cut up before it is replaced."""
+    if not password:
+        return ()
+    encoded = (f"{user}:{password}".encode(), password.encode())
+    forms = {password, *(base64.b64encode(e).decode() for e in encoded)}
+    return tuple(sorted(forms, key=len, reverse=True))
 
 
 def run(c: Any, argv: Sequence[str], action: str, target: str) -> str | None:
