@@ -84,24 +84,33 @@ class Registries:
     def known_account(self, region: str) -> str | None:
         return self.settings.account or _known_accounts.get((self.settings.profile, region))
 
-    def account(self, region: str) -> str:
-        """The registry's account: configured, learnt, cached, or asked of STS."""
+    def local_account(self, region: str) -> str | None:
+        """The registry's account as far as settings, this process and the cache tell."""
         account = self.known_account(region)
         if account is None:
             cached = self.cache.get(self._key(Target(region)))
             account = cached.account if cached else None
-        if account is None:
-            account = self.aws.caller_account(region)
+        return account
+
+    def account(self, region: str) -> str:
+        """The registry's account: configured, learnt, cached, or asked of STS."""
+        account = self.local_account(region) or self.aws.caller_account(region)
         _known_accounts[(self.settings.profile, region)] = account
         return account
 
-    def registry(self, region: str) -> str:
-        """The registry host for single-registry tasks (tag, push, pull, uri)."""
+    def registry(self, region: str, dry: bool = False) -> str:
+        """The registry host for single-registry tasks (tag, push, pull, uri).
+
+        With ``dry`` (``inv --dry``) an account only STS could tell shows as
+        ``<account>``: a dry run makes no AWS call.
+        """
         if self.settings.registry:
             return self.settings.registry
-        return naming.registry_host(
-            self.account(region), region, fips=self.settings.fips, dualstack=self.settings.dualstack
+        account = self.local_account(region) if dry else self.account(region)
+        host = naming.registry_host(
+            account or "0" * 12, region, fips=self.settings.fips, dualstack=self.settings.dualstack
         )
+        return host if account else "<account>" + host[12:]
 
     # -- tokens -------------------------------------------------------------
 

@@ -161,7 +161,7 @@ def _tag_all(
 ) -> tuple[str, list[str]]:
     repo = _need_repo(s)
     source = naming.check_image(image) if image is not None else f"{repo}:{tags[0]}"
-    host = regs.registry(s.region)
+    host = regs.registry(s.region, dry=c.config.run.dry)
     refs = [naming.image_ref(host, repo, t) for t in tags]
     for ref in refs:
         engine.run(c, [s.engine, "tag", source, ref], "tag", source)
@@ -302,7 +302,10 @@ def pull(c, tag=None, digest=None, repo=None, account=None, region=None, profile
     regs = Registries(s)
     repo_name, target = _need_repo(s), _one_target(s)
     ref = naming.image_ref(
-        regs.registry(s.region), repo_name, None if digest else tag or "latest", digest
+        regs.registry(s.region, dry=c.config.run.dry),
+        repo_name,
+        None if digest else tag or "latest",
+        digest,
     )
     out = _with_relogin(
         c, regs, target, lambda: engine.run(c, [s.engine, "pull", ref], "pull", ref)
