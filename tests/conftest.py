@@ -105,3 +105,127 @@ def project_dir(tmp_path: Path, registry: str, extra: str = "") -> Path:
     shutil.copy(REPO_ROOT / "tasks.py", project / "tasks.py")
     (project / "invoke.yaml").write_text(f"ecr:\n  registry: \"{registry}\"\n{extra}")
     return project
+
+
+# -- Helpers for the login fault, cache and secrets tests ----------------------
+
+
+@pytest.fixture
+def own_env(user_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
+    """``user_env`` with a Docker config dir of the test's own, so a test can
+    read, break and count config.json entries without touching the others'."""
+    config = tmp_path / "docker-config"
+    config.mkdir()
+    return {**user_env, "DOCKER_CONFIG": str(config)}
+
+
+def token_files(env: dict[str, str]) -> list[Path]:
+    """The token cache's entry files for the XDG_CACHE_HOME in ``env``."""
+    directory = Path(env["XDG_CACHE_HOME"]) / "ecr-tasks"
+    return sorted(directory.glob("*.json")) if directory.is_dir() else []
+
+
+def docker_auths(env: dict[str, str]) -> dict[str, dict[str, str]]:
+    """The ``auths`` of DOCKER_CONFIG/config.json in ``env`` (empty if none)."""
+    import json
+
+    path = Path(env["DOCKER_CONFIG"]) / "config.json"
+    return json.loads(path.read_text()).get("auths", {}) if path.exists() else {}
+
+
+def basic_auth(user: str, password: str) -> str:
+    import base64
+
+    return base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def assert_one_clear_line(result: subprocess.CompletedProcess[str], *words: str) -> str:
+    """A failure a user can act on: non-zero exit, no traceback, and exactly
+    one line on stderr, ours, holding each of ``words``."""
+    assert result.returncode != 0, result.stdout
+    assert "Traceback" not in result.stdout + result.stderr, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("ecr-tasks: "), lines[0]
+    for word in words:
+        assert word in lines[0], lines[0]
+    return lines[0]
+
+
+def assert_state_valid(env: dict[str, str]) -> None:
+    """Nothing left corrupt: every cache entry and the Docker config parse,
+    cache files are private, and no temporary file is left behind."""
+    import json
+
+    directory = Path(env["XDG_CACHE_HOME"]) / "ecr-tasks"
+    if directory.exists():
+        assert directory.stat().st_mode & 0o777 == 0o700
+        assert not [p.name for p in directory.iterdir() if p.name.startswith(".tmp")]
+        for entry in directory.glob("*.json"):
+            assert entry.stat().st_mode & 0o777 == 0o600, entry
+            data = json.loads(entry.read_text())
+            assert data["format"] == 1 and entry.stem == data["key"], data.keys()
+            assert data["expires_at"] > data["issued_at"]
+    docker_auths(env)  # raises if config.json is not valid JSON
+
+
+_FAKE_ENGINE = '''#!{python}
+"""A stand-in engine CLI: records each call, answers like docker login."""
+import json, os, sys, time
+from base64 import b64encode
+args = sys.argv[1:]
+secret = sys.stdin.read() if "--password-stdin" in args else ""
+log = os.environ["FAKE_ENGINE_LOG"]
+name = f"{{time.time_ns()}}-{{os.getpid()}}.json"
+with open(os.path.join(log, name), "w") as out:
+    json.dump({{"argv0": os.path.basename(sys.argv[0]), "args": args, "stdin": secret}}, out)
+if args and args[-1] in os.environ.get("FAKE_ENGINE_FAIL", "").split():
+    forms = [secret, b64encode(f"AWS:{{secret}}".encode()), b64encode(secret.encode())]
+    forms = [f if isinstance(f, str) else f.decode() for f in forms]
+    echo = " ".join(forms) if os.environ.get("FAKE_ENGINE_ECHO") else ""
+    error = os.environ.get("FAKE_ENGINE_ERROR") or f"dial tcp: lookup {{args[-1]}}: no such host"
+    print(f"Error response from daemon: Get \\"https://{{args[-1]}}/v2/\\": {{error}} {{echo}}",
+          file=sys.stderr)
+    sys.exit(1)
+print("Login Succeeded")
+'''
+
+
+def fake_engines(directory: Path, names: tuple[str, ...] = ("podman", "nerdctl", "finch")) -> Path:
+    """Fake engine CLIs in ``directory`` (put it first on PATH) that record
+    every call's arguments and stdin under ``directory/calls``; set
+    FAKE_ENGINE_LOG to that. FAKE_ENGINE_FAIL names hosts whose login fails
+    (with FAKE_ENGINE_ERROR as the reason, default a DNS failure), and
+    FAKE_ENGINE_ECHO makes the failure text repeat the password and its
+    base64 forms."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "calls").mkdir(exist_ok=True)
+    for name in names:
+        script = directory / name
+        script.write_text(_FAKE_ENGINE.format(python=sys.executable))
+        script.chmod(0o755)
+    return directory / "calls"
+
+
+def engine_calls(calls: Path) -> list[dict[str, object]]:
+    """The calls a fake engine recorded, oldest first."""
+    import json
+
+    return [json.loads(p.read_text()) for p in sorted(calls.glob("*.json"))]
+
+
+def inv_together(
+    jobs: list[tuple[list[str], Path, dict[str, str]]], timeout: float = 120
+) -> list[tuple[int, str, str]]:
+    """Start one ``inv`` per (args, cwd, env) at once; (exit code, stdout,
+    stderr) of each once all have ended, in order."""
+    processes = [
+        subprocess.Popen([sys.executable, "-m", "invoke", *args], cwd=cwd, env=env, text=True,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for args, cwd, env in jobs
+    ]  # fmt: skip
+    results = []
+    for process in processes:
+        out, err = process.communicate(timeout=timeout)
+        results.append((process.returncode, out, err))
+    return results

@@ -1,0 +1,226 @@
+"""End to end: logins, pushes and pulls while parts of the stack fail.
+
+Each fault ends in success or in one clear line on stderr with a non-zero
+exit and no traceback; afterwards the token cache and the Docker config
+still parse. Every part that a test stops is started again in ``finally``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from tests.conftest import (
+    assert_one_clear_line,
+    assert_state_valid,
+    basic_auth,
+    docker_auths,
+    inv,
+    inv_together,
+    make_image,
+    project_dir,
+    token_files,
+)
+
+pytestmark = pytest.mark.e2e
+
+GET_TOKEN = "GetAuthorizationToken"
+CONCURRENT_LOGINS = 10
+
+
+# -- the registry -------------------------------------------------------------
+
+
+def test_registry_down_during_login(stack, faults, own_env, tmp_path):
+    project = project_dir(tmp_path, stack.registry)
+    stack.stop_registry()
+    try:
+        result = inv(["login"], project, own_env, timeout=60)
+    finally:
+        stack.start_registry()
+    assert_one_clear_line(result, stack.registry, "unreachable")
+    assert stack.registry not in docker_auths(own_env)
+    assert_state_valid(own_env)
+
+    again = inv(["login"], project, own_env)  # and it recovers with the registry
+    assert again.returncode == 0, again.stderr
+
+
+def test_registry_down_during_push_and_pull(stack, faults, own_env, tmp_path):
+    project = project_dir(tmp_path, stack.registry, "  repo: fault-push\n")
+    make_image("fault-push:v1", own_env, tmp_path, seed="fault-push")
+    logged = inv(["login"], project, own_env)
+    assert logged.returncode == 0, logged.stderr
+
+    stack.stop_registry()
+    try:
+        pushed = inv(["push", "--tag", "v1"], project, own_env, timeout=90)
+        pulled = inv(["pull", "--tag", "v1"], project, own_env, timeout=90)
+    finally:
+        stack.start_registry()
+    assert_one_clear_line(pushed, "fault-push:v1", "unreachable")
+    assert_one_clear_line(pulled, "fault-push:v1")
+    assert faults.count(GET_TOKEN) == 1, "an unreachable registry is no reason for a new token"
+    assert_state_valid(own_env)
+
+    recovered = inv(["push", "--tag", "v1"], project, own_env)
+    assert recovered.returncode == 0, recovered.stderr
+
+
+# -- the API --------------------------------------------------------------------
+
+
+def test_api_down_with_an_empty_cache(stack, faults, own_env, tmp_path):
+    project = project_dir(tmp_path, stack.registry)
+    stack.stop_api()
+    try:
+        result = inv(["login"], project, own_env, timeout=90)
+    finally:
+        stack.start_api()
+    assert_one_clear_line(result, GET_TOKEN)
+    assert faults.count(GET_TOKEN) >= 2, "the unreachable API was not retried"
+    assert token_files(own_env) == []
+    assert stack.registry not in docker_auths(own_env)
+    assert_state_valid(own_env)
+
+
+def test_throttled_twice_then_answered(stack, faults, own_env, tmp_path):
+    project = project_dir(tmp_path, stack.registry)
+    faults.throttle(2, operation=GET_TOKEN)
+    result = inv(["login"], project, own_env, timeout=90)
+    assert result.returncode == 0, result.stderr
+    assert f"Logged in to {stack.registry}" in result.stdout
+    assert faults.count(GET_TOKEN) == 3
+    assert_state_valid(own_env)
+
+
+def test_throttled_for_good_is_one_clear_line(stack, faults, own_env, tmp_path):
+    project = project_dir(tmp_path, stack.registry)
+    faults.throttle(operation=GET_TOKEN)
+    result = inv(["login"], project, own_env, timeout=120)
+    line = assert_one_clear_line(result, "throttled", GET_TOKEN)
+    attempts = faults.count(GET_TOKEN)
+    assert 2 <= attempts <= 10, "retries must be bounded"
+    assert f"after {attempts} attempts" in line, (line, attempts)
+    assert token_files(own_env) == []
+    assert_state_valid(own_env)
+
+
+def test_expired_token_is_replaced_by_a_fresh_one(stack, faults, own_env, tmp_path):
+    project = project_dir(tmp_path, stack.registry)
+    stack.set_token_ttl(1)
+    try:
+        first = inv(["login"], project, own_env)
+        assert first.returncode == 0, first.stderr
+        time.sleep(1.2)
+        stack.set_token_ttl(12 * 3600)
+        second = inv(["login"], project, own_env)
+    finally:
+        stack.set_token_ttl(12 * 3600)
+    assert second.returncode == 0, second.stderr
+    assert faults.count(GET_TOKEN) == 2, "the expired token was reused"
+    [entry] = token_files(own_env)
+    assert json.loads(entry.read_text())["expires_at"] > time.time() + 3600
+    assert_state_valid(own_env)
+
+
+# -- the engine -------------------------------------------------------------------
+
+
+def test_engine_daemon_down_during_push_and_pull(stack, faults, own_env, tmp_path):
+    project = project_dir(tmp_path, stack.registry, "  repo: fault-engine\n")
+    make_image("fault-engine:v1", own_env, tmp_path, seed="fault-engine")
+    stack.stop_engine()
+    try:
+        pushed = inv(["login", "push", "--tag", "v1"], project, own_env, timeout=60)
+        pulled = inv(["pull", "--tag", "v1"], project, own_env, timeout=60)
+    finally:
+        stack.start_engine()
+    for result in (pushed, pulled):
+        assert_one_clear_line(result, "daemon is not running")
+    assert_state_valid(own_env)
+
+    recovered = inv(["push", "--tag", "v1"], project, own_env)
+    assert recovered.returncode == 0, recovered.stderr
+
+
+# -- a corrupt cache file ---------------------------------------------------------
+
+
+def test_corrupt_cache_file_is_survived(stack, faults, own_env, tmp_path):
+    project = project_dir(tmp_path, stack.registry)
+    first = inv(["login"], project, own_env)
+    assert first.returncode == 0, first.stderr
+    [entry] = token_files(own_env)
+    entry.write_text('{"format": 1, "key": "')  # cut short, as by a full disk
+    result = inv(["login"], project, own_env)
+    assert result.returncode == 0, result.stderr
+    assert "warning" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert_state_valid(own_env)
+
+
+# -- many logins at once ----------------------------------------------------------
+
+
+def test_ten_concurrent_logins_share_one_cache_and_one_docker_config(
+    stack, faults, own_env, tmp_path, record_property
+):
+    project = project_dir(tmp_path, stack.registry)
+    results = inv_together([(["login"], project, own_env)] * CONCURRENT_LOGINS)
+    for code, out, err in results:
+        assert code == 0, err
+        assert f"Logged in to {stack.registry}" in out
+        assert "Traceback" not in err and "warning" not in err, err
+    record_property("concurrent_logins", len(results))
+    print(f"\n{len(results)} concurrent logins succeeded")
+
+    assert docker_auths(own_env)[stack.registry]["auth"] == basic_auth("AWS", stack.password)
+    assert len(token_files(own_env)) == 1
+    assert 1 <= faults.count(GET_TOKEN) <= CONCURRENT_LOGINS
+    assert_state_valid(own_env)
+
+    faults.reset_counts()
+    cached = inv(["login"], project, own_env)
+    assert cached.returncode == 0 and faults.counts == {}, "the shared cache entry was not used"
+
+
+@pytest.fixture
+def more_registries(stack, tmp_path):
+    """Two more registries that accept the same tokens, on ports of their own."""
+    from ecr_tasks.standin.registry import Registry
+
+    started = []
+    try:
+        for name in ("second", "third"):
+            workdir = tmp_path / f"registry-{name}"
+            workdir.mkdir()
+            registry = Registry(workdir, stack.account)
+            registry.launch()
+            started.append(registry)
+        for registry in started:
+            registry.wait_ready()
+        yield [r.host for r in started]
+    finally:
+        for registry in started:
+            registry.stop()
+
+
+def test_concurrent_logins_to_different_registries_keep_every_entry(
+    stack, faults, own_env, tmp_path, more_registries
+):
+    hosts = [stack.registry, *more_registries]
+    projects = []
+    for index, host in enumerate(hosts):
+        folder = tmp_path / f"p{index}"
+        folder.mkdir()
+        projects.append(project_dir(folder, host))
+    jobs = [(["login"], projects[i % len(hosts)], own_env) for i in range(3 * len(hosts))]
+    for code, _, err in inv_together(jobs):
+        assert code == 0, err
+    auths = docker_auths(own_env)
+    good = basic_auth("AWS", stack.password)
+    for host in hosts:
+        assert auths.get(host, {}).get("auth") == good, f"{host} lost from config.json"
+    assert_state_valid(own_env)
