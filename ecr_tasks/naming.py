@@ -64,7 +64,12 @@ def check_tag(value: object) -> str:
 def check_account(value: object) -> str:
     """Return ``value`` as a string if it is a 12-digit AWS account id."""
     if isinstance(value, int) and not isinstance(value, bool):
-        value = f"{value:012d}"
+        # An unquoted id in invoke.yaml arrives as a number, and YAML reads one
+        # with a leading zero as octal (012345670123 -> 1402433619): padding
+        # it back would name another account, so only 12-digit numbers pass.
+        if not 10**11 <= value < 10**12:
+            raise BadValue("account id", value, "expected 12 digits; quote it in YAML files")
+        value = str(value)
     text = _text("account id", value)
     if not ACCOUNT_RE.fullmatch(text):
         raise BadValue("account id", value, "expected exactly 12 digits")
