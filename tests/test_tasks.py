@@ -1,0 +1,608 @@
+"""The tasks under invoke's MockContext: the exact commands that would run,
+and bad input that ends in one line, exit code 1 and no command."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import (
+    ACCOUNT,
+    DIGEST,
+    OTHER_ACCOUNT,
+    OTHER_DIGEST,
+    PASSWORD_PREFIX,
+    REGION,
+    REGISTRY,
+    FakeAws,
+    FakeEngineProcess,
+    NoAws,
+    commands,
+    isolate,
+    make_context,
+    push_output,
+)
+from invoke import Result
+from invoke.exceptions import Exit
+
+from ecr_tasks import aws, engine, registry_api, tasks
+from ecr_tasks.errors import RepositoryNotFound
+
+ECR_HOST = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
+WHERE = {"account": ACCOUNT, "region": REGION}
+
+
+@pytest.fixture(autouse=True)
+def offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeEngineProcess:
+    """No AWS client may be built and no engine may run unless a test says so."""
+    isolate(monkeypatch, tmp_path)
+    monkeypatch.setattr(aws, "Aws", NoAws)
+    fake = FakeEngineProcess()
+    monkeypatch.setattr(engine, "subprocess", fake)
+    FakeAws.instances.clear()
+    return fake
+
+
+@pytest.fixture
+def fake_aws(monkeypatch: pytest.MonkeyPatch) -> type[FakeAws]:
+    monkeypatch.setattr(aws, "Aws", FakeAws)
+    return FakeAws
+
+
+def _aws_calls() -> list[tuple]:
+    return [call for instance in FakeAws.instances for call in instance.calls]
+
+
+# -- uri -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("ecr", "flags", "line"),
+    [
+        pytest.param(
+            {"registry": REGISTRY, **WHERE},
+            {"repo": "my-app", "tag": "v1"},
+            f"{REGISTRY}/my-app:v1",
+            id="registry-override",
+        ),
+        pytest.param(WHERE, {"repo": "my-app", "tag": "v1"}, f"{ECR_HOST}/my-app:v1", id="ecr"),
+        pytest.param(WHERE, {}, ECR_HOST, id="host-alone"),
+        pytest.param({**WHERE, "repo": "team/app"}, {}, f"{ECR_HOST}/team/app", id="config-repo"),
+        pytest.param(
+            {**WHERE, "repo": "from-config"},
+            {"repo": "from-flag"},
+            f"{ECR_HOST}/from-flag",
+            id="flag-beats-config",
+        ),
+        pytest.param(
+            {**WHERE, "fips": True},
+            {"repo": "app"},
+            f"{ACCOUNT}.dkr.ecr-fips.{REGION}.amazonaws.com/app",
+            id="fips",
+        ),
+        pytest.param(
+            {**WHERE, "dualstack": True},
+            {"repo": "app"},
+            f"{ACCOUNT}.dkr-ecr.{REGION}.on.aws/app",
+            id="dualstack",
+        ),
+        pytest.param(
+            {},
+            {"repo": "app", "account": ACCOUNT, "region": "cn-north-1"},
+            f"{ACCOUNT}.dkr.ecr.cn-north-1.amazonaws.com.cn/app",
+            id="flags-china",
+        ),
+    ],
+)
+def test_uri(capsys: pytest.CaptureFixture, ecr: dict, flags: dict, line: str) -> None:
+    c = make_context(**ecr)
+    tasks.uri(c, **flags)
+    assert capsys.readouterr().out == line + "\n"
+    assert commands(c) == []
+
+
+def test_uri_asks_sts_for_the_account_once(
+    capsys: pytest.CaptureFixture, fake_aws: type[FakeAws]
+) -> None:
+    c = make_context(region=REGION, repo="app")
+    tasks.uri(c)
+    tasks.uri(c, tag="v2")
+    assert capsys.readouterr().out == f"{ECR_HOST}/app\n{ECR_HOST}/app:v2\n"
+    assert _aws_calls() == [("caller_account", REGION)]
+
+
+def test_uri_digest(
+    capsys: pytest.CaptureFixture, fake_aws: type[FakeAws], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked = []
+
+    def manifest_digest(host: str, repo: str, ref: str, user: str, password: str) -> str:
+        asked.append((host, repo, ref, user))
+        assert password.startswith(PASSWORD_PREFIX)
+        return DIGEST
+
+    monkeypatch.setattr(registry_api, "manifest_digest", manifest_digest)
+    tasks.uri(make_context(registry=REGISTRY, **WHERE), repo="app", tag="v1", digest=True)
+    assert capsys.readouterr().out == f"{REGISTRY}/app@{DIGEST}\n"
+    assert asked == [(REGISTRY, "app", "v1", "AWS")]
+
+
+# -- tag ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        pytest.param({"tag": ["v1"]}, [f"docker tag my-app:v1 {REGISTRY}/my-app:v1"], id="one-tag"),
+        pytest.param(
+            {"tag": ["v1", "latest"]},
+            [
+                f"docker tag my-app:v1 {REGISTRY}/my-app:v1",
+                f"docker tag my-app:v1 {REGISTRY}/my-app:latest",
+            ],
+            id="repeated-tag-source-is-first",
+        ),
+        pytest.param(
+            {"tag": ["v1", "v1"]}, [f"docker tag my-app:v1 {REGISTRY}/my-app:v1"], id="dedupe"
+        ),
+        pytest.param(
+            {"tag": ["v1"], "image": "localhost:5001/build/out:abc"},
+            [f"docker tag localhost:5001/build/out:abc {REGISTRY}/my-app:v1"],
+            id="image",
+        ),
+        pytest.param(
+            {"tag": ["v1"], "repo": "team/other"},
+            [f"docker tag team/other:v1 {REGISTRY}/team/other:v1"],
+            id="repo-flag",
+        ),
+    ],
+)
+def test_tag(capsys: pytest.CaptureFixture, flags: dict, expected: list[str]) -> None:
+    c = make_context(
+        run={cmd: Result() for cmd in expected}, registry=REGISTRY, repo="my-app", **WHERE
+    )
+    tasks.tag(c, **flags)
+    assert commands(c) == expected
+    refs = [cmd.split()[-1] for cmd in expected]
+    assert capsys.readouterr().out == "".join(f"Tagged {ref}\n" for ref in refs)
+
+
+def test_tag_with_the_engine_setting() -> None:
+    expected = f"podman tag app:v1 {ECR_HOST}/app:v1"
+    c = make_context(run={expected: Result()}, engine="podman", **WHERE)
+    tasks.tag(c, tag=["v1"], repo="app")
+    assert commands(c) == [expected]
+
+
+def test_tag_given_as_a_string_is_one_tag() -> None:
+    # A user's own task may call push(c, tag="v1"): that is one tag, not "v" and "1".
+    expected = f"docker tag app:v1 {REGISTRY}/app:v1"
+    c = make_context(run={expected: Result()}, registry=REGISTRY, **WHERE)
+    tasks.tag(c, tag="v1", repo="app")
+    assert commands(c) == [expected]
+
+
+def test_tag_dry(capsys: pytest.CaptureFixture) -> None:
+    c = make_context(run=Result(), dry=True, registry=REGISTRY, **WHERE)
+    tasks.tag(c, tag=["v1"], repo="app")
+    assert commands(c) == [f"docker tag app:v1 {REGISTRY}/app:v1"]
+    assert "Tagged" not in capsys.readouterr().out
+
+
+def test_tag_missing_local_image_is_one_line() -> None:
+    c = make_context(
+        run=Result(exited=1, stderr="Error response from daemon: No such image: app:v1"),
+        registry=REGISTRY,
+        **WHERE,
+    )
+    with pytest.raises(Exit) as raised:
+        tasks.tag(c, tag=["v1"], repo="app")
+    assert raised.value.code == 1
+    assert "local image app:v1 not found" in raised.value.message
+    assert "\n" not in raised.value.message
+
+
+# -- push ---------------------------------------------------------------------------
+
+
+def _push_run(host: str, repo: str, tags: list[str], source: str, digests: dict) -> dict:
+    run: dict[str, Any] = {f"docker tag {source} {host}/{repo}:{t}": Result() for t in tags}
+    for t in tags:
+        ref = f"{host}/{repo}:{t}"
+        run[f"docker push {ref}"] = Result(stdout=push_output(ref, t, digests[t]))
+    return run
+
+
+def test_push_no_verify(capsys: pytest.CaptureFixture) -> None:
+    run = _push_run(
+        REGISTRY, "my-app", ["v1", "latest"], "my-app:v1", {"v1": DIGEST, "latest": DIGEST}
+    )
+    c = make_context(run=run, registry=REGISTRY, **WHERE)
+    tasks.push(c, tag=["v1", "latest"], repo="my-app", no_verify=True)
+    assert commands(c) == [
+        f"docker tag my-app:v1 {REGISTRY}/my-app:v1",
+        f"docker tag my-app:v1 {REGISTRY}/my-app:latest",
+        f"docker push {REGISTRY}/my-app:v1",
+        f"docker push {REGISTRY}/my-app:latest",
+    ]
+    assert capsys.readouterr().out == (
+        f"Pushed {REGISTRY}/my-app:v1 {DIGEST}\nPushed {REGISTRY}/my-app:latest {DIGEST}\n"
+    )
+
+
+def test_push_image_flag(capsys: pytest.CaptureFixture) -> None:
+    run = _push_run(ECR_HOST, "app", ["v1"], "build:123", {"v1": OTHER_DIGEST})
+    c = make_context(run=run, **WHERE)
+    tasks.push(c, tag=["v1"], image="build:123", repo="app", no_verify=True)
+    assert commands(c)[0] == f"docker tag build:123 {ECR_HOST}/app:v1"
+    assert capsys.readouterr().out == f"Pushed {ECR_HOST}/app:v1 {OTHER_DIGEST}\n"
+
+
+def test_push_verifies_each_tag(
+    capsys: pytest.CaptureFixture, fake_aws: type[FakeAws], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked = []
+    monkeypatch.setattr(
+        registry_api, "manifest_digest", lambda host, repo, ref, *a: asked.append(ref) or DIGEST
+    )
+    run = _push_run(REGISTRY, "app", ["v1", "latest"], "app:v1", {"v1": DIGEST, "latest": DIGEST})
+    tasks.push(make_context(run=run, registry=REGISTRY, **WHERE), tag=["v1", "latest"], repo="app")
+    assert asked == ["v1", "latest"]
+    assert capsys.readouterr().out.count("Pushed ") == 2
+
+
+def test_push_digest_mismatch_fails(
+    fake_aws: type[FakeAws], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(registry_api, "manifest_digest", lambda *a: OTHER_DIGEST)
+    run = _push_run(REGISTRY, "app", ["v1"], "app:v1", {"v1": DIGEST})
+    with pytest.raises(Exit) as raised:
+        tasks.push(make_context(run=run, registry=REGISTRY, **WHERE), tag=["v1"], repo="app")
+    assert raised.value.code == 1
+    assert raised.value.message.startswith("ecr-tasks: digest check failed")
+    assert DIGEST in raised.value.message and OTHER_DIGEST in raised.value.message
+
+
+def test_push_without_reported_digest_fails() -> None:
+    run = {
+        f"docker tag app:v1 {REGISTRY}/app:v1": Result(),
+        f"docker push {REGISTRY}/app:v1": Result(stdout="pushed, somehow\n"),
+    }
+    with pytest.raises(Exit, match="reported no digest"):
+        tasks.push(
+            make_context(run=run, registry=REGISTRY, **WHERE),
+            tag=["v1"],
+            repo="app",
+            no_verify=True,
+        )
+
+
+def test_push_dry_prints_nothing_and_calls_no_aws(capsys: pytest.CaptureFixture) -> None:
+    c = make_context(run=Result(), dry=True, **WHERE)
+    tasks.push(c, tag=["v1"], repo="app", create=True, immutable=True)
+    assert commands(c) == [
+        f"docker tag app:v1 {ECR_HOST}/app:v1",
+        f"docker push {ECR_HOST}/app:v1",
+    ]
+    assert capsys.readouterr().out == ""
+
+
+def test_push_create_makes_a_missing_repository(
+    capsys: pytest.CaptureFixture, fake_aws: type[FakeAws], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def missing(self: FakeAws, region: str, account: str | None, repo: str) -> dict:
+        raise RepositoryNotFound(f"repository {repo!r} not found")
+
+    monkeypatch.setattr(FakeAws, "describe_repository", missing)
+    run = _push_run(ECR_HOST, "app", ["v1"], "app:v1", {"v1": DIGEST})
+    tasks.push(
+        make_context(run=run, **WHERE),
+        tag=["v1"],
+        repo="app",
+        create=True,
+        immutable=True,
+        scan_on_push=True,
+        kms_key="alias/app",
+        no_verify=True,
+    )
+    assert _aws_calls() == [
+        (
+            "create_repository",
+            REGION,
+            ACCOUNT,
+            "app",
+            {"immutable": True, "scan_on_push": True, "kms_key": "alias/app"},
+        )
+    ]
+    assert capsys.readouterr().out == (
+        f"Created repository app\nPushed {ECR_HOST}/app:v1 {DIGEST}\n"
+    )
+
+
+def test_push_create_keeps_an_existing_repository(fake_aws: type[FakeAws]) -> None:
+    run = _push_run(ECR_HOST, "app", ["v1"], "app:v1", {"v1": DIGEST})
+    tasks.push(make_context(run=run, **WHERE), tag=["v1"], repo="app", create=True, no_verify=True)
+    assert [call[0] for call in _aws_calls()] == ["describe_repository"]
+
+
+def test_push_logs_in_again_once_when_the_registry_rejects(
+    offline: FakeEngineProcess, fake_aws: type[FakeAws], capsys: pytest.CaptureFixture
+) -> None:
+    ref = f"{REGISTRY}/app:v1"
+    rejected = Result(exited=1, stderr="unauthorized: authentication required")
+    run = {
+        f"docker tag app:v1 {ref}": Result(),
+        f"docker push {ref}": [rejected, Result(stdout=push_output(ref, "v1"))],
+    }
+    c = make_context(run=run, registry=REGISTRY, **WHERE)
+    tasks.push(c, tag=["v1"], repo="app", no_verify=True)
+    assert commands(c) == [f"docker tag app:v1 {ref}", f"docker push {ref}", f"docker push {ref}"]
+    assert [argv for argv, _ in offline.calls] == [
+        ["docker", "login", "--username", "AWS", "--password-stdin", REGISTRY]
+    ]
+    assert capsys.readouterr().out == f"Pushed {ref} {DIGEST}\n"
+
+
+def test_push_rejected_twice_is_one_line(
+    offline: FakeEngineProcess, fake_aws: type[FakeAws]
+) -> None:
+    ref = f"{REGISTRY}/app:v1"
+    run = {
+        f"docker tag app:v1 {ref}": Result(),
+        f"docker push {ref}": Result(
+            exited=1, stderr="denied: Your authorization token has expired."
+        ),
+    }
+    with pytest.raises(Exit) as raised:
+        tasks.push(
+            make_context(run=run, registry=REGISTRY, **WHERE),
+            tag=["v1"],
+            repo="app",
+            no_verify=True,
+        )
+    assert "registry rejected the credentials" in raised.value.message
+    assert len(offline.calls) == 1
+
+
+# -- pull --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("flags", "ref"),
+    [
+        pytest.param({"tag": "v1"}, f"{REGISTRY}/app:v1", id="tag"),
+        pytest.param({}, f"{REGISTRY}/app:latest", id="default-latest"),
+        pytest.param({"digest": DIGEST}, f"{REGISTRY}/app@{DIGEST}", id="digest"),
+    ],
+)
+def test_pull(capsys: pytest.CaptureFixture, flags: dict, ref: str) -> None:
+    out = f"v1: Pulling from app\nDigest: {DIGEST}\nStatus: Downloaded newer image for {ref}\n"
+    c = make_context(run={f"docker pull {ref}": Result(stdout=out)}, registry=REGISTRY, **WHERE)
+    tasks.pull(c, repo="app", **flags)
+    assert commands(c) == [f"docker pull {ref}"]
+    assert capsys.readouterr().out == f"Pulled {ref} {DIGEST}\n"
+
+
+def test_pull_missing_tag_is_one_line() -> None:
+    c = make_context(
+        run=Result(
+            exited=1,
+            stderr="Error response from daemon: manifest for x not found: "
+            "manifest unknown: Requested image not found",
+        ),
+        registry=REGISTRY,
+        **WHERE,
+    )
+    with pytest.raises(Exit) as raised:
+        tasks.pull(c, repo="app", tag="v9")
+    assert raised.value.message == f"ecr-tasks: {REGISTRY}/app:v9 not found in the registry"
+
+
+# -- login ---------------------------------------------------------------------------------
+
+
+def test_login_registry_override(
+    offline: FakeEngineProcess, fake_aws: type[FakeAws], capsys: pytest.CaptureFixture
+) -> None:
+    c = make_context(registry=REGISTRY, **WHERE)
+    tasks.login(c)
+    assert offline.calls == [
+        (
+            ["docker", "login", "--username", "AWS", "--password-stdin", REGISTRY],
+            f"{PASSWORD_PREFIX}{REGION}-{ECR_HOST}",
+        )
+    ]
+    assert capsys.readouterr().out == f"Logged in to {REGISTRY}\n"
+    assert commands(c) == []
+    assert _aws_calls() == [("registry_tokens", REGION, (ACCOUNT,))]
+
+
+def test_login_uses_the_cache_the_second_time(
+    offline: FakeEngineProcess, fake_aws: type[FakeAws]
+) -> None:
+    c = make_context(registry=REGISTRY, **WHERE)
+    tasks.login(c)
+    tasks.login(c)
+    assert len(_aws_calls()) == 1
+    assert len(offline.calls) == 2
+    tasks.login(c, no_cache=True)
+    assert len(_aws_calls()) == 2
+
+
+def test_login_own_account_from_the_token(
+    offline: FakeEngineProcess, fake_aws: type[FakeAws], capsys: pytest.CaptureFixture
+) -> None:
+    tasks.login(make_context(region=REGION))
+    assert offline.calls[0][0][-1] == ECR_HOST
+    assert capsys.readouterr().out == f"Logged in to {ECR_HOST}\n"
+    assert _aws_calls() == [("registry_tokens", REGION, ())]
+
+
+def test_login_many_registries(
+    offline: FakeEngineProcess, fake_aws: type[FakeAws], capsys: pytest.CaptureFixture
+) -> None:
+    tasks.login(make_context(), account=[ACCOUNT, OTHER_ACCOUNT], region=["us-east-1", "eu-west-1"])
+    hosts = sorted(argv[-1] for argv, _ in offline.calls)
+    expected = sorted(
+        f"{a}.dkr.ecr.{r}.amazonaws.com"
+        for a in (ACCOUNT, OTHER_ACCOUNT)
+        for r in ("us-east-1", "eu-west-1")
+    )
+    assert hosts == expected
+    assert sorted(capsys.readouterr().out.splitlines()) == [f"Logged in to {h}" for h in expected]
+    # One API call per region, both accounts in it.
+    assert sorted(_aws_calls()) == [
+        ("registry_tokens", "eu-west-1", (ACCOUNT, OTHER_ACCOUNT)),
+        ("registry_tokens", "us-east-1", (ACCOUNT, OTHER_ACCOUNT)),
+    ]
+    for argv, stdin in offline.calls:
+        assert stdin.startswith(PASSWORD_PREFIX)
+        assert not any(PASSWORD_PREFIX in arg for arg in argv)
+
+
+def test_login_one_failure_does_not_hide_the_others(
+    offline: FakeEngineProcess,
+    fake_aws: type[FakeAws],
+    capsys: pytest.CaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def run(argv: list[str], input: str | None = None, **kwargs: Any) -> Any:
+        offline.calls.append((argv, input))
+        failing = "us-east-1" in argv[-1]
+        return offline.__class__(1 if failing else 0, "dial tcp: i/o timeout").run(argv, input)
+
+    monkeypatch.setattr(offline, "run", run)
+    with pytest.raises(Exit) as raised:
+        tasks.login(make_context(account=ACCOUNT), region=["us-east-1", "eu-west-1"])
+    assert raised.value.code == 1
+    assert raised.value.message == "ecr-tasks: 1 of 2 logins failed"
+    captured = capsys.readouterr()
+    assert captured.out == f"Logged in to {ECR_HOST}\n"
+    assert captured.err.count("\n") == 1
+    assert "us-east-1" in captured.err and "unreachable" in captured.err
+
+
+def test_login_public(
+    offline: FakeEngineProcess,
+    fake_aws: type[FakeAws],
+    capsys: pytest.CaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AWS_PROFILE", "noregion")  # no region: only ECR Public
+    tasks.login(make_context(), public=True)
+    assert [argv[-1] for argv, _ in offline.calls] == ["public.ecr.aws"]
+    assert _aws_calls() == [("public_token", "public.ecr.aws")]
+    assert capsys.readouterr().out == "Logged in to public.ecr.aws\n"
+
+
+def test_login_dry_calls_nothing(offline: FakeEngineProcess, capsys: pytest.CaptureFixture) -> None:
+    c = make_context(dry=True, registry=REGISTRY, **WHERE)
+    tasks.login(c)  # NoAws: building a client would fail the test
+    assert offline.calls == []
+    out = capsys.readouterr().out
+    assert f"docker login --username AWS --password-stdin {REGISTRY}" in out
+    assert "Logged in" not in out
+
+
+def test_login_registry_with_several_targets_is_refused(offline: FakeEngineProcess) -> None:
+    with pytest.raises(Exit, match=r"ecr\.registry names one registry"):
+        tasks.login(make_context(registry=REGISTRY), region=["us-east-1", "eu-west-1"])
+    assert offline.calls == []
+
+
+def test_login_without_region(
+    offline: FakeEngineProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_PROFILE", "noregion")
+    with pytest.raises(Exit, match="no AWS region"):
+        tasks.login(make_context())
+    assert offline.calls == []
+
+
+# -- bad input: one line, exit 1, nothing run -------------------------------------------------
+
+BAD = [
+    ("tag", {"tag": ["-v1"]}, {}, "'-v1'"),
+    ("tag", {"tag": ["v1;id"]}, {}, "'v1;id'"),
+    ("tag", {"tag": []}, {}, "no tag"),
+    ("tag", {"tag": None}, {}, "no tag"),
+    ("tag", {"tag": ["v1"], "repo": "My_App"}, {}, "'My_App'"),
+    ("tag", {"tag": ["v1"], "image": "--force"}, {}, "'--force'"),
+    ("tag", {"tag": ["v1"], "image": "$(id)"}, {}, "'$(id)'"),
+    ("tag", {"tag": ["v1"], "account": "12345"}, {}, "'12345'"),
+    ("tag", {"tag": ["v1"], "region": "mars-1"}, {}, "'mars-1'"),
+    ("tag", {"tag": ["v1"], "profile": "nope"}, {}, "'nope'"),
+    ("tag", {"tag": ["v1"]}, {"repo": None}, "no repository"),
+    ("tag", {"tag": ["v1"]}, {"repo": "UPPER"}, "'UPPER'"),
+    ("tag", {"tag": ["v1"]}, {"registry": "http://x"}, "'http://x'"),
+    ("tag", {"tag": ["v1"]}, {"engine": "sh -c id"}, "'sh -c id'"),
+    ("tag", {"tag": ["v1"]}, {"fips": "perhaps"}, "'perhaps'"),
+    ("tag", {"tag": ["v1"]}, {"colour": "red"}, "'ecr.colour'"),
+    ("push", {"tag": ["v 1"]}, {}, "'v 1'"),
+    ("push", {"tag": ["v1"], "immutable": True}, {}, "only apply with --create"),
+    ("push", {"tag": ["v1"], "scan_on_push": True}, {}, "only apply with --create"),
+    ("push", {"tag": ["v1"], "kms_key": "alias/x"}, {}, "only apply with --create"),
+    ("push", {"tag": ["v1"], "create": True, "kms_key": "a b"}, {}, "'a b'"),
+    ("push", {"tag": ["v1"], "image": "app:"}, {}, "'app:'"),
+    ("push", {"tag": ["v1"], "repo": "-app"}, {}, "'-app'"),
+    ("pull", {"tag": "v1", "digest": DIGEST}, {}, "not both"),
+    ("pull", {"tag": "..."}, {}, "'...'"),
+    ("pull", {"digest": "sha256:abc"}, {}, "'sha256:abc'"),
+    ("pull", {"digest": "latest"}, {}, "'latest'"),
+    ("pull", {"account": "1234567890123"}, {}, "'1234567890123'"),
+    ("uri", {"tag": "-x"}, {}, "'-x'"),
+    ("uri", {"region": "us-east-1 "}, {}, "'us-east-1 '"),
+    ("uri", {"repo": "a"}, {}, "'a'"),
+    ("uri", {"digest": True}, {"repo": None}, "no repository"),
+    ("login", {"region": ["us-east-1", "nowhere-1"]}, {}, "'nowhere-1'"),
+    ("login", {"account": ["x"]}, {}, "'x'"),
+    ("login", {"profile": "-p"}, {}, "'-p'"),
+    ("login", {}, {"public_registry": "not a host"}, "'not a host'"),
+    ("login", {}, {"cache": "sometimes"}, "'sometimes'"),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "flags", "ecr", "named"),
+    [pytest.param(*case, id=f"{case[0]}-{case[3]}") for case in BAD],
+)
+def test_bad_input(
+    offline: FakeEngineProcess, name: str, flags: dict, ecr: dict, named: str
+) -> None:
+    c = make_context(**{"registry": REGISTRY, "repo": "app", **WHERE, **ecr})
+    with pytest.raises(Exit) as raised:
+        getattr(tasks, name)(c, **flags)
+    message = raised.value.message
+    assert raised.value.code == 1
+    assert message.startswith("ecr-tasks: ")
+    assert "\n" not in message
+    assert named in message
+    assert commands(c) == []
+    assert offline.calls == []
+
+
+def test_every_task_has_help_for_every_flag() -> None:
+    for name in tasks.ns.task_names:
+        for argument in tasks.ns[name].get_arguments():
+            assert argument.help, f"{name} --{argument.name}"
+
+
+def test_collection_declares_every_setting() -> None:
+    from ecr_tasks import settings
+
+    assert tasks.ns.configuration()["ecr"] == settings.DEFAULTS
+
+
+def test_bad_engine_output_never_shows_a_traceback() -> None:
+    c = make_context(
+        run=Result(exited=3, stderr="panic: runtime error\ngoroutine 1 [running]:"),
+        registry=REGISTRY,
+        **WHERE,
+    )
+    with pytest.raises(Exit) as raised:
+        tasks.pull(c, repo="app")
+    assert re.fullmatch(
+        r"ecr-tasks: docker pull \S+ failed: goroutine 1 \[running\]:", raised.value.message
+    )
