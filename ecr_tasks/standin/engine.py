@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -133,7 +134,9 @@ class Engine:
         # An empty config file keeps /etc/docker/daemon.json's settings out.
         config = self.workdir / "daemon.json"
         config.write_text(json.dumps({}))
-        namespace = f"ecr-standin-{run.name}"
+        # containerd namespaces allow only single separators between
+        # alphanumerics; a temp dir name may hold "_" runs at either end.
+        namespace = "ecr-standin-" + re.sub(r"[^A-Za-z0-9]+", "", run.name)
         argv = [
             binary,
             "--config-file", str(config),
