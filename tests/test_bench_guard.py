@@ -1,4 +1,5 @@
-"""The fast paths stay fast: no boto3 or botocore where no AWS call is made.
+"""The fast paths stay fast: no boto3 or botocore where no AWS call is made,
+and botocore's objects kept out of the garbage collector's way where one is.
 
 Importing them costs a tenth of a second or more, which is most of what
 ``benchmarks/`` measures for ``inv --list`` and for a login with a cached
@@ -73,6 +74,23 @@ def test_inv_list_imports_no_aws_sdk(tmp_path: Path) -> None:
     output, imported = _inv_importtime(["--list"], tmp_path, _clean_env(tmp_path))
     assert "login" in output
     assert imported.isdisjoint(HEAVY)
+
+
+@pytest.mark.parametrize("enabled", [True, False], ids=["gc-on", "gc-off"])
+def test_building_a_client_freezes_its_objects_and_restores_the_collector(
+    tmp_path: Path, enabled: bool
+) -> None:
+    # No network: building a client reads botocore's models and nothing else.
+    code = (
+        "import gc\n"
+        f"{'' if enabled else 'gc.disable()'}\n"
+        "from ecr_tasks.aws import Aws\n"
+        "Aws().client('ecr', 'eu-west-1')\n"
+        "assert gc.get_freeze_count() > 10_000, gc.get_freeze_count()\n"
+        f"assert gc.isenabled() is {enabled}\n"
+    )
+    env = {**_clean_env(tmp_path), "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x"}
+    assert _loaded_after(code, tmp_path, env) == ["botocore"]  # and boto3 is not needed
 
 
 def _inv_importtime(args: list[str], cwd: Path, env: dict[str, str]) -> tuple[str, set[str]]:
