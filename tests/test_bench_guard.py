@@ -82,12 +82,16 @@ def test_building_a_client_freezes_its_objects_and_restores_the_collector(
 ) -> None:
     # No network: building a client reads botocore's models and nothing else.
     code = (
-        "import gc\n"
+        "import gc, weakref\n"
         f"{'' if enabled else 'gc.disable()'}\n"
+        "class Node: pass\n"
+        "garbage = Node(); garbage.me = garbage; ref = weakref.ref(garbage); del garbage\n"
         "from ecr_tasks.aws import Aws\n"
         "Aws().client('ecr', 'eu-west-1')\n"
         "assert gc.get_freeze_count() > 10_000, gc.get_freeze_count()\n"
         f"assert gc.isenabled() is {enabled}\n"
+        # Garbage that was waiting for the collector is collected, not frozen.
+        f"assert (ref() is None) is {enabled}\n"
     )
     env = {**_clean_env(tmp_path), "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x"}
     assert _loaded_after(code, tmp_path, env) == ["botocore"]  # and boto3 is not needed
