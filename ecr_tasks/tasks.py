@@ -231,7 +231,9 @@ def push(
     regs = Registries(s)
     repo_name, target = _need_repo(s), _one_target(s)
     if create and not c.config.run.dry:
-        _ensure_repository(regs, s, repo_name, immutable, scan_on_push, kms_key)
+        found = _ensure_repository(regs, s, repo_name, immutable, scan_on_push, kms_key)
+        if found.get("imageTagMutability", "").startswith("IMMUTABLE"):
+            _refuse_existing_tags(c, regs, target, regs.registry(s.region), repo_name, tags)
     host, refs = _tag_all(c, s, regs, tags, image)
     digests: dict[str, str] = {}
     for the_tag, ref in zip(tags, refs, strict=True):
@@ -247,17 +249,42 @@ def push(
             raise EcrTasksError(f"{s.engine} push {ref} reported no digest")
         digests[ref] = reported
     if not no_verify:
-        for the_tag, ref in zip(tags, refs, strict=True):
-            if ref not in digests:
-                continue
-            served = _registry_digest(c, regs, target, host, repo_name, the_tag)
-            if served != digests[ref]:
-                raise EcrTasksError(
-                    f"digest check failed: the registry resolves {ref} to {served}, "
-                    f"not the pushed {digests[ref]}"
-                )
+        _verify_digests(
+            c, regs, target, host, repo_name, dict(zip(refs, tags, strict=True)), digests
+        )
     for ref, digest in digests.items():
         print(f"Pushed {ref} {digest}")
+
+
+def _verify_digests(
+    c: Any,
+    regs: Registries,
+    target: Target,
+    host: str,
+    repo: str,
+    tag_of: dict[str, str],
+    digests: dict[str, str],
+) -> None:
+    """Ask the registry itself that each pushed tag resolves to its digest."""
+    for ref, digest in digests.items():
+        served = _registry_digest(c, regs, target, host, repo, tag_of[ref])
+        if served != digest:
+            raise EcrTasksError(
+                f"digest check failed: the registry resolves {ref} to {served}, "
+                f"not the pushed {digest}"
+            )
+
+
+def _refuse_existing_tags(
+    c: Any, regs: Registries, target: Target, host: str, repo: str, tags: list[str]
+) -> None:
+    """Stop before pushing anything when an immutable repository has a tag already."""
+    for the_tag in tags:
+        if _registry_digest(c, regs, target, host, repo, the_tag) is not None:
+            raise EcrTasksError(
+                f"tag {the_tag!r} already exists in {repo}, whose tags are immutable: "
+                "push under a new tag"
+            )
 
 
 def _ensure_repository(
@@ -267,13 +294,14 @@ def _ensure_repository(
     immutable: bool,
     scan_on_push: bool,
     kms_key: str | None,
-) -> None:
+) -> dict:
+    """The repository's description, creating it first when it is missing."""
     from ecr_tasks.errors import RepositoryNotFound
 
     try:
-        regs.aws.describe_repository(s.region, s.account, repo)
+        return regs.aws.describe_repository(s.region, s.account, repo)
     except RepositoryNotFound:
-        regs.aws.create_repository(
+        created = regs.aws.create_repository(
             s.region,
             s.account,
             repo,
@@ -282,6 +310,7 @@ def _ensure_repository(
             kms_key=kms_key,
         )
         print(f"Created repository {repo}")
+        return created
 
 
 @task(
