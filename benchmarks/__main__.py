@@ -54,6 +54,11 @@ METHOD = """
   tag resolves to the pushed digest; the baseline tags and pushes only.
 - Peak memory: the largest resident set of any process of `inv login`
   (`getrusage(RUSAGE_CHILDREN).ru_maxrss` in a wrapper), worst of the runs.
+- Reference points: `inv --version` is the floor under every `inv` command
+  (Python's start, invoke's import, the interpreter's exit); a cached login
+  adds our `tasks.py` and one `docker login` to it.
+
+Where the time goes, step by step: `benchmarks/profile.md`.
 """
 
 
@@ -159,11 +164,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from ecr_tasks.standin import Stack, StandinError
 
-    tool("inv"), tool("aws")  # fail early when the bench dependencies are missing
     root = temporary_root()
     stack = Stack(root / "standin", start_engine="auto")
     ws = Workspace(stack, root)
     try:
+        tool("inv"), tool("aws")  # fail early when the bench dependencies are missing
         print("starting the local ECR stand-in", file=sys.stderr, flush=True)
         stack.start()
         text, holds = run(args, ws)

@@ -170,7 +170,7 @@ def push(ws: Workspace, env: dict[str, str]) -> Pair:
         ours,
         cli,
         1.15,
-        rounds=7,
+        rounds=9,
         warmup=1,
     )
 
