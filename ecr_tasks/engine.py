@@ -165,7 +165,7 @@ def secret_forms(user: str, password: str) -> tuple[str, ...]:
 def run(c: Any, argv: Sequence[str], action: str, target: str) -> str | None:
     """Run an engine command through invoke; its stdout, or None under ``--dry``."""
     try:
-        result = c.run(command_line(argv), warn=True, hide="err", pty=False)
+        result = c.run(command_line(argv), warn=True, hide="err", pty=False, in_stream=False)
     except FileNotFoundError:
         raise EngineError(f"{argv[0]} not found on PATH: install it or set ecr.engine") from None
     if result is None or _run_config(c).dry:
