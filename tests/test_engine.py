@@ -168,7 +168,9 @@ def test_pushed_digests_without_a_digest(output: str) -> None:
 def test_run_returns_stdout_and_quotes() -> None:
     c = make_context(run={"docker tag 'a b' r/x:v1": Result(stdout="ok\n")})
     assert engine.run(c, ["docker", "tag", "a b", "r/x:v1"], "tag", "a b") == "ok\n"
-    c.run.assert_called_once_with("docker tag 'a b' r/x:v1", warn=True, hide="err", pty=False)
+    c.run.assert_called_once_with(
+        "docker tag 'a b' r/x:v1", warn=True, hide="err", pty=False, in_stream=False
+    )
 
 
 def test_run_under_dry_returns_none() -> None:
