@@ -8,6 +8,7 @@ command runs; a user's mistake ends in one line and exit code 1.
 from __future__ import annotations
 
 import re
+import sys
 from typing import Any
 
 from invoke import Collection, task
@@ -74,7 +75,7 @@ def _report(outcomes: list, quiet: bool = False) -> None:
         if len(outcomes) == 1:
             raise failures[0].error
         for outcome in failures:
-            print(f"ecr-tasks: {outcome.host}: {outcome.error}", file=__import__("sys").stderr)
+            print(f"ecr-tasks: {outcome.host}: {outcome.error}", file=sys.stderr)
         raise Exit(f"ecr-tasks: {len(failures)} of {len(outcomes)} logins failed", code=1)
 
 
@@ -121,9 +122,9 @@ def login(c, region=None, account=None, profile=None, public=False, no_cache=Fal
 )
 @exits_cleanly
 def uri(c, repo=None, tag=None, account=None, region=None, profile=None, digest=False):
-    """Print the registry reference: ``<registry>/<repo>[:<tag>]``.
+    """Print the full registry reference of a repository and tag.
 
-    With no repository it prints the registry host alone. When the account
+    The line is ``<registry>/<repo>[:<tag>]``. With no repository it prints the registry host alone. When the account
     and region are known it makes no network call and needs no credentials.
     """
     s = _settings(c, repo=repo, region=region, account=account, profile=profile)
@@ -171,8 +172,9 @@ def _tag_all(
 @task(iterable=["tag"], help=_IMAGE_FLAGS)
 @exits_cleanly
 def tag(c, tag=None, image=None, repo=None, account=None, region=None, profile=None):
-    """Tag a local image with its full ECR name: ``<registry>/<repo>:<tag>``.
+    """Tag a local image with its full ECR name.
 
+    The new name is ``<registry>/<repo>:<tag>``, once per ``--tag``.
     The source defaults to ``<repo>:<first tag>``, what
     ``docker build -t <repo>:<tag> .`` produced.
     """
