@@ -65,11 +65,12 @@ class TokenCache:
     def __init__(self, directory: Path | None = None) -> None:
         self.directory = directory or cache_dir()
 
-    def _path(self, key: str) -> Path:
+    def path(self, key: str) -> Path:
+        """The file that holds the entry for ``key``."""
         return self.directory / f"{key}.json"
 
     def get(self, key: str) -> Token | None:
-        path = self._path(key)
+        path = self.path(key)
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             if data.get("format") != FORMAT or data.get("key") != key:
@@ -98,7 +99,7 @@ class TokenCache:
             "expires_at": token.expires_at,
             "issued_at": token.issued_at,
         }
-        path = self._path(key)
+        path = self.path(key)
         try:
             self._ensure_dir()
             with _private_tempfile(self.directory) as (handle, temp):
@@ -115,7 +116,7 @@ class TokenCache:
 
     def drop(self, key: str) -> None:
         with contextlib.suppress(FileNotFoundError):
-            self._path(key).unlink()
+            self.path(key).unlink()
 
     def _ensure_dir(self) -> None:
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)

@@ -252,10 +252,10 @@ def check_registry(host: str, source: str = "", timeout: float = PROBE_TIMEOUT) 
     import urllib.error
     import urllib.request
 
-    from ecr_tasks.registry_api import _scheme
+    from ecr_tasks.registry_api import scheme
 
     label = "registry"
-    url = f"{_scheme(host)}://{host}/v2/"
+    url = f"{scheme(host)}://{host}/v2/"
     named = f"{host} ({source})" if source else host
     hint = "check the network and proxy settings" + (", and ecr.registry" if source else "")
     try:
@@ -287,7 +287,7 @@ def check_token_cache(cache: TokenCache | NullCache, key: str, now: float | None
     if not cache.enabled:
         return Check(label, SKIP, "disabled (ecr.cache is false)")
     now = time.time() if now is None else now
-    path: Path = cache._path(key)  # the file TokenCache itself reads for this key
+    path: Path = cache.path(key)
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
         issued, expires = float(record["issued_at"]), float(record["expires_at"])
@@ -470,7 +470,7 @@ def diagnose(
         checks.append(check_repository(aws, s.region, s.account, s.repo))
 
     # The same cache entry `login` would use: same target, same key.
-    checks.append(check_token_cache(regs.cache, regs._key(Target(s.region, s.account))))
+    checks.append(check_token_cache(regs.cache, regs.cache_key(Target(s.region, s.account))))
     if host is None:
         checks.append(Check("credential store", SKIP, "needs the registry host"))
     else:

@@ -88,7 +88,7 @@ class Registries:
         """The registry's account as far as settings, this process and the cache tell."""
         account = self.known_account(region)
         if account is None:
-            cached = self.cache.get(self._key(Target(region)))
+            cached = self.cache.get(self.cache_key(Target(region)))
             account = cached.account if cached else None
         return account
 
@@ -114,7 +114,8 @@ class Registries:
 
     # -- tokens -------------------------------------------------------------
 
-    def _key(self, target: Target) -> str:
+    def cache_key(self, target: Target) -> str:
+        """The token cache entry that holds ``target``'s token."""
         if self._principal is None:
             self._principal = awsconfig.principal_hint(self.settings.profile, self.environ)
         service = "ECR_PUBLIC" if target.public else "ECR"
@@ -131,7 +132,7 @@ class Registries:
         found: dict[Target, Token] = {}
         missing: dict[tuple[str, bool], list[Target]] = {}
         for target in targets:
-            token = None if refresh else self.cache.get(self._key(target))
+            token = None if refresh else self.cache.get(self.cache_key(target))
             if token is not None:
                 found[target] = token
             else:
@@ -166,12 +167,12 @@ class Registries:
             else:
                 fetched = dict.fromkeys(targets, tokens[0])
         for target, token in fetched.items():
-            self.cache.put(self._key(target), token)
+            self.cache.put(self.cache_key(target), token)
         self._fetched.update(fetched)
         return fetched
 
     def forget(self, target: Target) -> None:
-        self.cache.drop(self._key(target))
+        self.cache.drop(self.cache_key(target))
 
     # -- login --------------------------------------------------------------
 

@@ -24,8 +24,8 @@ _MANIFEST_TYPES = ", ".join(
 )
 
 
-def _scheme(host: str) -> str:
-    # Docker itself talks plain HTTP to loopback registries; so do we.
+def scheme(host: str) -> str:
+    """``http`` for loopback registries, as Docker itself treats them; else ``https``."""
     name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
     if name == "localhost":
         return "http"
@@ -39,7 +39,7 @@ def manifest_digest(
     host: str, repo: str, reference: str, user: str, password: str, timeout: float = 15
 ) -> str | None:
     """The digest ``repo:reference`` resolves to, or None if the registry has no such tag."""
-    url = f"{_scheme(host)}://{host}/v2/{repo}/manifests/{reference}"
+    url = f"{scheme(host)}://{host}/v2/{repo}/manifests/{reference}"
     basic = base64.b64encode(f"{user}:{password}".encode()).decode()
     request = urllib.request.Request(  # noqa: S310 - the scheme is http(s), set above
         url,

@@ -124,8 +124,9 @@ def login(c, region=None, account=None, profile=None, public=False, no_cache=Fal
 def uri(c, repo=None, tag=None, account=None, region=None, profile=None, digest=False):
     """Print the full registry reference of a repository and tag.
 
-    The line is ``<registry>/<repo>[:<tag>]``. With no repository it prints the registry host alone. When the account
-    and region are known it makes no network call and needs no credentials.
+    The line is ``<registry>/<repo>[:<tag>]``. With no repository it prints
+    the registry host alone. When the account and region are known it makes
+    no network call and needs no credentials.
     """
     s = _settings(c, repo=repo, region=region, account=account, profile=profile)
     tag = naming.check_tag(tag) if tag is not None else None
