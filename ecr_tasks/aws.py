@@ -171,15 +171,6 @@ class Aws:
             )
         return answer["repository"]
 
-    def image_digest(self, region: str, account: str | None, repo: str, tag: str) -> str:
-        with translate_errors(region=region, repo=repo):
-            answer = self.client("ecr", region).describe_images(
-                repositoryName=repo,
-                imageIds=[{"imageTag": tag}],
-                **({"registryId": account} if account else {}),
-            )
-        return answer["imageDetails"][0]["imageDigest"]
-
 
 _DENIED = {
     "AccessDenied",
