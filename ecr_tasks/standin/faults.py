@@ -124,11 +124,15 @@ class FaultProxy:
         status: int = 500,
         probability: float = 1.0,
         operation: str | None = None,
+        code: str = "ServerException",
+        message: str = "Injected server error",
     ) -> None:
-        """Answer a server error (``status``, ServerException); arguments as ``throttle``."""
-        self._add(
-            Fault(status, "ServerException", "Injected server error", count, probability, operation)
-        )
+        """Answer an error (``status`` with error ``code``); other arguments as ``throttle``.
+
+        The default is a server error; ``status=400, code="AccessDeniedException"``
+        plays an IAM policy that refuses the call.
+        """
+        self._add(Fault(status, code, message, count, probability, operation))
 
     def clear(self) -> None:
         """Forward everything again."""
