@@ -147,10 +147,10 @@ class Registries:
             for fetched in results:
                 found.update(fetched)
         for target, token in found.items():
-            if token.account and not target.public:
-                _known_accounts[(self.settings.profile, target.region)] = (
-                    target.account or token.account
-                )
+            # Only a token for the caller's own registry tells the default
+            # account; one asked for with --account says nothing about it.
+            if token.account and not target.public and target.account is None:
+                _known_accounts[(self.settings.profile, target.region)] = token.account
         return found
 
     def _fetch(self, group: tuple[str, bool], targets: list[Target]) -> dict[Target, Token]:

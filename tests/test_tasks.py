@@ -462,6 +462,21 @@ def test_login_many_registries(
         assert not any(PASSWORD_PREFIX in arg for arg in argv)
 
 
+def test_login_to_another_account_does_not_become_the_default(
+    offline: FakeEngineProcess, fake_aws: type[FakeAws], capsys: pytest.CaptureFixture
+) -> None:
+    # inv login --account OTHER uri: uri names the caller's own registry, which
+    # only STS can tell, not the other account the login went to.
+    c = make_context(region=REGION)
+    tasks.login(c, account=[OTHER_ACCOUNT])
+    tasks.uri(c)
+    assert capsys.readouterr().out.splitlines()[-1] == ECR_HOST
+    assert _aws_calls() == [
+        ("registry_tokens", REGION, (OTHER_ACCOUNT,)),
+        ("caller_account", REGION),
+    ]
+
+
 def test_login_one_failure_does_not_hide_the_others(
     offline: FakeEngineProcess,
     fake_aws: type[FakeAws],
