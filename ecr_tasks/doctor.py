@@ -486,12 +486,13 @@ def _engine_checks(engine: str, run: Probe, environ: Mapping[str, str]) -> list[
 
 
 @task(
+    auto_shortflags=False,
     help={
         "repo": "also check that this repository exists (default: ecr.repo)",
         "region": "AWS region of the registry (default: ecr.region, AWS_REGION, the profile's)",
         "profile": "AWS profile for credentials (default: ecr.profile, AWS_PROFILE)",
         "account": "12-digit account id of the registry (default: ecr.account, else your own)",
-    }
+    },
 )
 @exits_cleanly
 def doctor(c, repo=None, region=None, profile=None, account=None):

@@ -18,6 +18,8 @@ from ecr_tasks import engine, naming, settings
 from ecr_tasks.errors import AuthRejected, BadValue, ConfigError, EcrTasksError, exits_cleanly
 from ecr_tasks.login import Registries, Target
 
+# Long flags only: invoke would hand out single letters by argument order,
+# so -r would mean --region in one task and --repo in the next.
 _WHERE = {
     "account": "12-digit AWS account id of the registry (default: ecr.account, else asked of AWS)",
     "region": "AWS region of the registry (default: ecr.region, AWS_REGION, the profile's region)",
@@ -80,6 +82,7 @@ def _report(outcomes: list, quiet: bool = False) -> None:
 
 
 @task(
+    auto_shortflags=False,
     iterable=["region", "account"],
     help={
         "region": "region to log in to; repeat to log in to several",
@@ -114,11 +117,12 @@ def login(c, region=None, account=None, profile=None, public=False, no_cache=Fal
 
 
 @task(
+    auto_shortflags=False,
     help={
         **_WHERE,
         "tag": "tag to add to the reference",
         "digest": "print the tag's digest reference <registry>/<repo>@sha256:...",
-    }
+    },
 )
 @exits_cleanly
 def uri(c, repo=None, tag=None, account=None, region=None, profile=None, digest=False):
@@ -170,7 +174,7 @@ def _tag_all(
     return host, refs
 
 
-@task(iterable=["tag"], help=_IMAGE_FLAGS)
+@task(iterable=["tag"], help=_IMAGE_FLAGS, auto_shortflags=False)
 @exits_cleanly
 def tag(c, tag=None, image=None, repo=None, account=None, region=None, profile=None):
     """Tag a local image with its full ECR name.
@@ -190,6 +194,7 @@ def tag(c, tag=None, image=None, repo=None, account=None, region=None, profile=N
 
 
 @task(
+    auto_shortflags=False,
     iterable=["tag"],
     help={
         **_IMAGE_FLAGS,
@@ -317,11 +322,12 @@ def _ensure_repository(
 
 
 @task(
+    auto_shortflags=False,
     help={
         **_WHERE,
         "tag": "tag to pull (default: latest)",
         "digest": "pull this exact digest (sha256:...) instead of a tag",
-    }
+    },
 )
 @exits_cleanly
 def pull(c, tag=None, digest=None, repo=None, account=None, region=None, profile=None):
