@@ -101,6 +101,26 @@ def test_bad_value_is_one_line_and_exit_1(
     assert named in result.stderr
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("ecr:\n  region:\n    nested: 1\n", id="map-for-a-value"),
+        pytest.param("ecr: 5\n", id="number-for-the-tree"),
+        pytest.param("ecr: [\n", id="broken-yaml"),
+    ],
+)
+def test_malformed_invoke_yaml_is_one_line(
+    tmp_path: Path, clean_env: dict[str, str], text: str
+) -> None:
+    (tmp_path / "invoke.yaml").write_text(text)
+    result = ecr_tasks(["uri", "--account", "123456789012", "--region", "eu-west-1"], tmp_path,
+                       clean_env)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith("ecr-tasks: invalid invoke configuration: ")
+
+
 def test_invoke_yaml_in_the_working_directory_is_honoured(
     tmp_path: Path, clean_env: dict[str, str]
 ) -> None:
