@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import inspect
 import os
 import pkgutil
 import re
@@ -177,6 +178,39 @@ def _arguments(task) -> list:
         task.help = saved
 
 
+def _docstring_messages(task) -> list[str]:
+    """A task's docstring as the reference shows it: one message per paragraph."""
+    blocks = re.split(r"\n\s*\n", inspect.cleandoc(task.body.__doc__ or ""))
+    return [text for text in (" ".join(block.split()) for block in blocks) if text]
+
+
+def _help_message(arg) -> str:
+    """A flag's help string as the reference shows it (lines joined)."""
+    return " ".join((arg.help or "").split())
+
+
+def _shown(message: str) -> str:
+    """The text a reStructuredText message renders as: no code-span backticks or
+    escaped spaces, whitespace as ``_Element.text`` normalises it."""
+    return " ".join(re.sub(r"``?", "", message.replace("\\ ", "")).split())
+
+
+def _flag(arg) -> str:
+    long_name = max(arg.names, key=len)
+    return f"--no-{long_name}" if arg.kind is bool and arg.default is True else f"--{long_name}"
+
+
+def _task_sections(site: Path, language: str) -> dict:
+    page = parse(site / language / "reference.html")
+    sections = {s.attrs.get("id"): s for s in page.find_all("section")}
+    found = {}
+    for name in _collection().task_names:
+        section = sections.get(f"task-{name.replace('.', '-')}")
+        assert section is not None, f"{language}: no section for task {name}"
+        found[name] = section
+    return found
+
+
 # -- every page, both languages ------------------------------------------------
 
 
@@ -243,12 +277,31 @@ def test_catalog_has_no_untranslated_or_fuzzy_entries(page: str) -> None:
 
 @pytest.mark.parametrize("page", PAGES)
 def test_catalog_covers_the_current_english_text(page: str, fresh_messages: dict) -> None:
+    """Every message of today's text has a translation, code-derived text included:
+    the reference page's messages hold every task docstring and help string
+    (see the next test), so changing one in the code without updating
+    reference.po fails here."""
     translated = {m.id for m in _catalog(page) if m.id and m.string and not m.fuzzy}
     missing = sorted(fresh_messages.get(page, set()) - translated)
     assert not missing, (
         f"{page}.po lacks {len(missing)} message(s) of the current text, e.g. {missing[0][:80]!r}:"
         " run `python docs/build.py --update-catalogs` and translate them"
     )
+
+
+def test_reference_messages_hold_the_text_from_the_code(fresh_messages: dict) -> None:
+    """The reference extension hands task docstrings and help strings to gettext.
+
+    Without this the catalog check above would pass vacuously for them."""
+    messages = fresh_messages.get("reference", set())
+    collection = _collection()
+    for name in collection.task_names:
+        task = collection[name]
+        for paragraph in _docstring_messages(task):
+            assert paragraph in messages, f"docstring of {name} not extracted: {paragraph[:60]!r}"
+        for arg in _arguments(task):
+            if arg.help:
+                assert _help_message(arg) in messages, f"help of {name} {_flag(arg)} not extracted"
 
 
 def test_reference_labels_are_translated() -> None:
@@ -302,29 +355,50 @@ def test_comparison_table_keeps_the_commands(site: Path) -> None:
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_reference_lists_every_task_and_flag(site: Path, language: str) -> None:
     collection = _collection()
-    page = parse(site / language / "reference.html")
-    sections = {s.attrs.get("id"): s for s in page.find_all("section")}
     assert collection.task_names, "the collection has no tasks"
-    for name in collection.task_names:
-        section = sections.get(f"task-{name.replace('.', '-')}")
-        assert section is not None, f"{language}: no section for task {name}"
+    for name, section in _task_sections(site, language).items():
         text = section.text()
         task = collection[name]
-        doc = (task.body.__doc__ or "").strip().splitlines()[0]
-        assert unescape(re.sub(r"``?", "", doc)) in text
         assert f"inv {name}" in text, f"{language}: no usage or example for {name}"
         for arg in _arguments(task):
-            long_name = max(arg.names, key=len)
-            flag = (
-                f"--no-{long_name}"
-                if arg.kind is bool and arg.default is True
-                else f"--{long_name}"
-            )
-            assert flag in text, f"{language}: {name} {flag} missing"
+            assert _flag(arg) in text, f"{language}: {name} {_flag(arg)} missing"
+
+
+def test_english_reference_shows_the_code_text(site: Path) -> None:
+    collection = _collection()
+    for name, section in _task_sections(site, "en").items():
+        text = section.text()
+        task = collection[name]
+        for paragraph in _docstring_messages(task):
+            assert unescape(_shown(paragraph)) in text, f"en: docstring of {name}"
+        for arg in _arguments(task):
             if arg.help:
-                assert re.sub(r"``?", "", arg.help.strip()) in text, (
-                    f"{language}: help of {name} {flag}"
-                )
+                assert _shown(_help_message(arg)) in text, f"en: help of {name} {_flag(arg)}"
+
+
+def test_chinese_reference_shows_translated_descriptions_and_help(site: Path) -> None:
+    """zh_CN: each task's description and its flags' help come from reference.po,
+    not from the English in the code."""
+    collection = _collection()
+    catalog = {m.id: m.string for m in _catalog("reference") if m.id and not m.fuzzy}
+    for name, section in _task_sections(site, "zh_CN").items():
+        text = section.text()
+        task = collection[name]
+        for paragraph in _docstring_messages(task):
+            chinese = catalog.get(paragraph)
+            assert chinese, f"reference.po: no translation of the docstring of {name}"
+            assert _shown(chinese) in text, f"zh_CN: {name} does not show {chinese[:30]!r}"
+            assert _shown(paragraph) not in text, f"zh_CN: {name} shows its docstring in English"
+        translated_flags = 0
+        for arg in _arguments(task):
+            if not arg.help:
+                continue
+            english, chinese = _help_message(arg), catalog.get(_help_message(arg))
+            assert chinese, f"reference.po: no translation of the help of {name} {_flag(arg)}"
+            assert _shown(chinese) in text, f"zh_CN: {name} {_flag(arg)} lacks {chinese!r}"
+            assert _shown(english) not in text, f"zh_CN: {name} {_flag(arg)} help is in English"
+            translated_flags += 1
+        assert translated_flags or not _arguments(task), f"zh_CN: {name} has no translated help"
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

@@ -21,10 +21,19 @@ the reference follows the code.  It provides:
 
 ``:task:`name``` links to a task's section in the reference.
 
-Only the fixed labels (``Flag``, ``Default``, ...) are translated, through the
-``sphinx`` catalog (see :data:`LABELS`); text taken from the code (docstrings, help
-strings, autodoc output) stays as written there and is kept out of the page
-catalogs, so they never have to chase the code.
+Translation:
+
+* The fixed labels (``Flag``, ``Default``, ...) are translated through the
+  ``sphinx`` catalog (see :data:`LABELS`).
+* Task docstrings (every paragraph) and flag help strings are ordinary translatable
+  paragraphs of the page that holds the directive: ``python docs/build.py
+  --update-catalogs`` extracts them into that page's catalog (``reference.po``)
+  and the other languages show the translation.  The message is the text as
+  written in the code, lines joined, with its ``code`` spans.  A docstring or help
+  string that changes needs a new translation, and the docs tests say so.
+* Task names, flags, defaults, usage lines and examples are code and never
+  translated; neither is autodoc output on the API page (see
+  :class:`KeepCodeTextUntranslated`).
 """
 
 from __future__ import annotations
@@ -82,17 +91,29 @@ def inline_text(text: str) -> list[nodes.Node]:
     return result
 
 
-def docstring_paragraphs(doc: str | None) -> list[nodes.Node]:
-    """Turn a docstring into paragraphs, one per block separated by blank lines."""
+def code_paragraph(text: str) -> nodes.paragraph:
+    """A paragraph of text taken from the code (a docstring block, a help string).
+
+    Its ``rawsource`` is the text as written, code spans included, which is the
+    message gettext extracts and the key its translation is looked up by.  The
+    caller must give it a source and line (``set_source_info``): Sphinx
+    translates only nodes that have one.
+    """
+    text = " ".join(text.split())
+    return nodes.paragraph(text, "", *inline_text(text))
+
+
+def docstring_blocks(doc: str | None) -> list[str]:
+    """A docstring's paragraphs (blocks separated by blank lines), lines joined."""
     if not doc:
         return []
     blocks = re.split(r"\n\s*\n", inspect.cleandoc(doc))
-    paragraphs = []
-    for block in blocks:
-        text = " ".join(line.strip() for line in block.splitlines() if line.strip())
-        if text:
-            paragraphs.append(nodes.paragraph("", "", *inline_text(text)))
-    return paragraphs
+    return [text for text in (" ".join(block.split()) for block in blocks) if text]
+
+
+def docstring_paragraphs(doc: str | None) -> list[nodes.paragraph]:
+    """Turn a docstring into paragraphs, one per block separated by blank lines."""
+    return [code_paragraph(text) for text in docstring_blocks(doc)]
 
 
 def task_arguments(task: Any) -> list[Any]:
@@ -269,7 +290,9 @@ class InvokeCollectionDirective(SphinxDirective):
                 section += nodes.paragraph(
                     "", "", nodes.literal(", ".join(aliases), ", ".join(aliases))
                 )
-            section += docstring_paragraphs(getattr(task.body, "__doc__", None))
+            for paragraph in docstring_paragraphs(getattr(task.body, "__doc__", None)):
+                self.set_source_info(paragraph)  # translatable: see the module docstring
+                section += paragraph
             arguments = task_arguments(task)
             usage = usage_line(program, name, task, arguments)
             section += labels.rubric("Usage")
@@ -294,10 +317,11 @@ class InvokeCollectionDirective(SphinxDirective):
             flag_cell: list[nodes.Node] = []
             for spelling in spelled:
                 flag_cell.append(nodes.paragraph("", "", nodes.literal(spelling, spelling)))
-            help_text = (arg.help or "").strip()
-            help_cell: list[nodes.Node] = (
-                [nodes.paragraph("", "", *inline_text(help_text))] if help_text else []
-            )
+            help_cell: list[nodes.Node] = []
+            if (arg.help or "").strip():
+                help_paragraph = code_paragraph(arg.help)
+                self.set_source_info(help_paragraph)  # translatable: see the module docstring
+                help_cell.append(help_paragraph)
             rows.append(
                 [
                     flag_cell,
@@ -499,8 +523,11 @@ class ApiModulesDirective(SphinxDirective):
 class KeepCodeTextUntranslated(SphinxTransform):
     """Keep docstrings rendered by autodoc, and paragraphs of bare code, out of the catalogs.
 
-    Runs before Sphinx's i18n transforms (priority 10 and 20), so gettext neither
-    extracts these paragraphs nor replaces them.
+    The API page documents Python for Python programmers and stays in English.
+    Task docstrings and help strings on the reference page are not autodoc
+    output and are translated like any paragraph.  Runs before Sphinx's i18n
+    transforms (priority 10 and 20), so gettext neither extracts these
+    paragraphs nor replaces them.
     """
 
     default_priority = 5
