@@ -140,14 +140,14 @@ def uri(c, repo=None, tag=None, account=None, region=None, profile=None, digest=
         print(naming.image_ref(host, s.repo, tag))
         return
     name, tag = _need_repo(s), tag or "latest"
-    found = _registry_digest(c, regs, _one_target(s), host, name, tag)
+    found = _registry_digest(regs, _one_target(s), host, name, tag)
     if found is None:
         raise EcrTasksError(f"{naming.image_ref(host, name, tag)} not found in the registry")
     print(naming.image_ref(host, name, digest=found))
 
 
 def _registry_digest(
-    c: Any, regs: Registries, target: Target, host: str, repo: str, tag: str
+    regs: Registries, target: Target, host: str, repo: str, tag: str
 ) -> str | None:
     from ecr_tasks.registry_api import manifest_digest
 
@@ -241,54 +241,56 @@ def push(
     if create and not c.config.run.dry:
         found = _ensure_repository(regs, s, repo_name, immutable, scan_on_push, kms_key)
         if found.get("imageTagMutability", "").startswith("IMMUTABLE"):
-            _refuse_existing_tags(c, regs, target, regs.registry(s.region), repo_name, tags)
+            _refuse_existing_tags(regs, target, regs.registry(s.region), repo_name, tags)
     host, refs = _tag_all(c, s, regs, tags, image)
-    digests: dict[str, str] = {}
+    pushed: dict[str, str | None] = {}
     for the_tag, ref in zip(tags, refs, strict=True):
         out = _with_relogin(
             c, regs, target, lambda ref=ref: engine.run(c, [s.engine, "push", ref], "push", ref)
         )
-        if out is None:
-            continue
-        reported = engine.pushed_digests(out).get(the_tag)
-        if reported is None and not no_verify:
-            reported = _registry_digest(c, regs, target, host, repo_name, the_tag)
-        if reported is None:
-            raise EcrTasksError(f"{s.engine} push {ref} reported no digest")
-        digests[ref] = reported
+        if out is not None:
+            pushed[ref] = engine.pushed_digests(out).get(the_tag)
     if not no_verify:
-        _verify_digests(
-            c, regs, target, host, repo_name, dict(zip(refs, tags, strict=True)), digests
-        )
-    for ref, digest in digests.items():
-        print(f"Pushed {ref} {digest}")
+        tag_of = dict(zip(refs, tags, strict=True))
+        pushed = _verify_digests(regs, target, host, repo_name, tag_of, pushed)
+    for ref, digest in pushed.items():
+        # Only an engine that prints no digest (podman) under --no-verify lacks one.
+        print(f"Pushed {ref} {digest}" if digest else f"Pushed {ref}")
 
 
 def _verify_digests(
-    c: Any,
     regs: Registries,
     target: Target,
     host: str,
     repo: str,
     tag_of: dict[str, str],
-    digests: dict[str, str],
-) -> None:
-    """Ask the registry itself that each pushed tag resolves to its digest."""
-    for ref, digest in digests.items():
-        served = _registry_digest(c, regs, target, host, repo, tag_of[ref])
-        if served != digest:
+    pushed: dict[str, str | None],
+) -> dict[str, str | None]:
+    """Ask the registry itself what each pushed tag resolves to now.
+
+    It must be the digest the engine reported; an engine that reports none
+    gets the registry's answer. One HEAD request per tag.
+    """
+    served_digests: dict[str, str | None] = {}
+    for ref, reported in pushed.items():
+        served = _registry_digest(regs, target, host, repo, tag_of[ref])
+        if served is None:
+            raise EcrTasksError(f"digest check failed: the registry does not serve {ref}")
+        if reported is not None and served != reported:
             raise EcrTasksError(
                 f"digest check failed: the registry resolves {ref} to {served}, "
-                f"not the pushed {digest}"
+                f"not the pushed {reported}"
             )
+        served_digests[ref] = served
+    return served_digests
 
 
 def _refuse_existing_tags(
-    c: Any, regs: Registries, target: Target, host: str, repo: str, tags: list[str]
+    regs: Registries, target: Target, host: str, repo: str, tags: list[str]
 ) -> None:
     """Stop before pushing anything when an immutable repository has a tag already."""
     for the_tag in tags:
-        if _registry_digest(c, regs, target, host, repo, the_tag) is not None:
+        if _registry_digest(regs, target, host, repo, the_tag) is not None:
             raise EcrTasksError(
                 f"tag {the_tag!r} already exists in {repo}, whose tags are immutable: "
                 "push under a new tag"

@@ -265,18 +265,42 @@ def test_push_digest_mismatch_fails(
     assert DIGEST in raised.value.message and OTHER_DIGEST in raised.value.message
 
 
-def test_push_without_reported_digest_fails() -> None:
+def test_push_without_reported_digest_and_no_verify(capsys: pytest.CaptureFixture) -> None:
+    # podman prints no digest; with --no-verify nobody is asked, and the push
+    # that did succeed is not turned into a failure.
     run = {
-        f"docker tag app:v1 {REGISTRY}/app:v1": Result(),
-        f"docker push {REGISTRY}/app:v1": Result(stdout="pushed, somehow\n"),
+        f"podman tag app:v1 {REGISTRY}/app:v1": Result(),
+        f"podman push {REGISTRY}/app:v1": Result(stdout="Writing manifest to image destination\n"),
     }
-    with pytest.raises(Exit, match="reported no digest"):
-        tasks.push(
-            make_context(run=run, registry=REGISTRY, **WHERE),
-            tag=["v1"],
-            repo="app",
-            no_verify=True,
-        )
+    c = make_context(run=run, registry=REGISTRY, engine="podman", **WHERE)
+    tasks.push(c, tag=["v1"], repo="app", no_verify=True)
+    assert capsys.readouterr().out == f"Pushed {REGISTRY}/app:v1\n"
+
+
+def test_push_without_reported_digest_takes_the_registrys(
+    capsys: pytest.CaptureFixture, fake_aws: type[FakeAws], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked = []
+    monkeypatch.setattr(
+        registry_api, "manifest_digest", lambda host, repo, ref, *a: asked.append(ref) or DIGEST
+    )
+    run = {
+        f"podman tag app:v1 {REGISTRY}/app:v1": Result(),
+        f"podman push {REGISTRY}/app:v1": Result(stdout="Writing manifest to image destination\n"),
+    }
+    c = make_context(run=run, registry=REGISTRY, engine="podman", **WHERE)
+    tasks.push(c, tag=["v1"], repo="app")
+    assert asked == ["v1"]  # one question per tag, not two
+    assert capsys.readouterr().out == f"Pushed {REGISTRY}/app:v1 {DIGEST}\n"
+
+
+def test_push_tag_missing_from_the_registry_fails(
+    fake_aws: type[FakeAws], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(registry_api, "manifest_digest", lambda *a: None)
+    run = _push_run(REGISTRY, "app", ["v1"], "app:v1", {"v1": DIGEST})
+    with pytest.raises(Exit, match="the registry does not serve"):
+        tasks.push(make_context(run=run, registry=REGISTRY, **WHERE), tag=["v1"], repo="app")
 
 
 def test_push_dry_prints_nothing_and_calls_no_aws(capsys: pytest.CaptureFixture) -> None:
