@@ -9,7 +9,6 @@ nap: a 2 KB ECR token would take seconds. Everything else goes through
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import fcntl
 import os
@@ -21,7 +20,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from ecr_tasks.errors import AuthRejected, EngineError, RepositoryNotFound, redact
+from ecr_tasks.errors import AuthRejected, EngineError, RepositoryNotFound, redact, secret_forms
 
 _DIGEST_LINE = re.compile(r"^(?P<tag>\S+): digest: (?P<digest>sha256:[a-f0-9]{64}) size: ", re.M)
 
@@ -149,17 +148,6 @@ def login(c: Any, engine: str, host: str, user: str, password: str, lock_dir: Pa
         secrets = secret_forms(user, password)
         raise classify(engine, "login", done.stderr + done.stdout, host, secrets)
     return True
-
-
-def secret_forms(user: str, password: str) -> tuple[str, ...]:
-    """The password as an engine may repeat it: plain, and base64-encoded
-    alone or as ``user:password`` (what a Basic auth header and config.json
-    hold); longest first, so that no form is cut up before it is replaced."""
-    if not password:
-        return ()
-    encoded = (f"{user}:{password}".encode(), password.encode())
-    forms = {password, *(base64.b64encode(e).decode() for e in encoded)}
-    return tuple(sorted(forms, key=len, reverse=True))
 
 
 def run(c: Any, argv: Sequence[str], action: str, target: str) -> str | None:

@@ -8,6 +8,7 @@ user sees that line and a non-zero exit code, never a traceback.
 
 from __future__ import annotations
 
+import base64
 import functools
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
@@ -62,6 +63,17 @@ def redact(text: str, secrets: Iterable[str]) -> str:
         if secret:
             text = text.replace(secret, "***")
     return text
+
+
+def secret_forms(user: str, password: str) -> tuple[str, ...]:
+    """The password as an engine may repeat it: plain, and base64-encoded
+    alone or as ``user:password`` (what a Basic auth header and config.json
+    hold); longest first, so that no form is cut up before it is replaced."""
+    if not password:
+        return ()
+    encoded = (f"{user}:{password}".encode(), password.encode())
+    forms = {password, *(base64.b64encode(e).decode() for e in encoded)}
+    return tuple(sorted(forms, key=len, reverse=True))
 
 
 def exits_cleanly(func: F) -> F:

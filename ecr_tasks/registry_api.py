@@ -12,7 +12,7 @@ import ipaddress
 import urllib.error
 import urllib.request
 
-from ecr_tasks.errors import AuthRejected, EngineError, redact
+from ecr_tasks.errors import AuthRejected, EngineError, redact, secret_forms
 
 _MANIFEST_TYPES = ", ".join(
     (
@@ -63,5 +63,5 @@ def manifest_digest(
             f"registry {host} answered HTTP {error.code} for {repo}:{reference}"
         ) from None
     except (urllib.error.URLError, OSError) as error:
-        reason = redact(str(getattr(error, "reason", error)), (password, basic))
+        reason = redact(str(getattr(error, "reason", error)), secret_forms(user, password))
         raise EngineError(f"registry {host} is unreachable: {reason}") from None
