@@ -166,7 +166,7 @@ def _tag_all(
     c: Any, s: settings.Settings, regs: Registries, tags: list[str], image: str | None
 ) -> tuple[str, list[str]]:
     repo = _need_repo(s)
-    source = naming.check_image(image) if image is not None else f"{repo}:{tags[0]}"
+    source = image if image is not None else f"{repo}:{tags[0]}"  # callers checked image
     host = regs.registry(s.region, dry=c.config.run.dry)
     refs = [naming.image_ref(host, repo, t) for t in tags]
     for ref in refs:
