@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ecr_tasks import awsconfig, engine, naming
+from ecr_tasks import awsconfig, engine, engine_auth, naming
 from ecr_tasks.cache import cache_dir, cache_key, open_cache
 from ecr_tasks.errors import AuthRejected, EcrTasksError
 from ecr_tasks.settings import Settings
@@ -25,15 +25,24 @@ if TYPE_CHECKING:
 #: Accounts learnt in this process from a token's proxyEndpoint or STS, so
 #: that ``inv login push`` asks AWS for the account at most once.
 _known_accounts: dict[tuple[str | None, str], str] = {}
+#: Registries whose login ``inv --dry`` has shown in this process, so that
+#: ``inv --dry login push`` shows it once, as the real run would do it once.
+_shown_logins: set[tuple[str, str]] = set()
 
 
 @dataclass(frozen=True)
 class Target:
-    """One registry to log in to."""
+    """One registry to log in to.
+
+    ``host`` is set when the user named the registry by its host (a full
+    image reference, ``--registry``): that exact name is used, not one built
+    from the settings.
+    """
 
     region: str
     account: str | None = None
     public: bool = False
+    host: str | None = None
 
 
 @dataclass
@@ -66,6 +75,8 @@ class Registries:
 
     def host(self, target: Target, token: Token | None = None) -> str | None:
         """The host to log in to and to name images with, if it is known."""
+        if target.host:
+            return target.host
         if target.public:
             return self.settings.public_registry
         if self.settings.registry:
@@ -73,7 +84,7 @@ class Registries:
         account = (
             target.account
             or (token.account if token else None)
-            or self.known_account(target.region)
+            or self.local_account(target.region)
         )
         if account is None:
             return None
@@ -176,6 +187,34 @@ class Registries:
 
     # -- login --------------------------------------------------------------
 
+    def token_and_host(self, target: Target) -> tuple[str, Token]:
+        """``target``'s host and token, the account taken from the token."""
+        token = self.tokens([target]).get(target)
+        if token is None:
+            raise EcrTasksError(f"no token for account {target.account} in {target.region}")
+        return self.host(target, token) or self.registry(target.region), token
+
+    def ensure_login(self, c: Any, target: Target) -> str:
+        """Make sure the engine can use ``target``; the registry host.
+
+        The token comes from the cache while it is fresh (no API call), and
+        it names the account, so no STS call is needed either. The engine
+        logs in only when its stored login is not this very token, so a
+        task that logs in by itself costs nothing when nothing changed.
+        """
+        if c.config.run.dry:
+            host = self.host(target) or self.registry(target.region, dry=True)
+            if (self.settings.engine, host) not in _shown_logins:
+                engine.login(c, self.settings.engine, host, "AWS", "", self.cache_dir)
+                _shown_logins.add((self.settings.engine, host))
+            return host
+        host, token = self.token_and_host(target)
+        if not engine_auth.holds(
+            self.settings.engine, host, token.user, token.password, self.environ
+        ):
+            self._engine_login(c, target, host, token, fresh=False)
+        return host
+
     def login(self, c: Any, targets: list[Target], refresh: bool = False) -> list[Outcome]:
         """Log the engine in to every target; one outcome per target."""
         if c.config.run.dry:
@@ -183,6 +222,7 @@ class Registries:
             for target in targets:
                 host = self.host(target) or f"<account>.dkr.ecr.{target.region}.<suffix>"
                 engine.login(c, self.settings.engine, host, "AWS", "", self.cache_dir)
+                _shown_logins.add((self.settings.engine, host))
             return [Outcome(t, self.host(t) or "") for t in targets]
         try:
             tokens = self.tokens(targets, refresh)

@@ -347,6 +347,7 @@ def call(name: str, config: dict, flags: dict, capsys: Any, dry: bool = False) -
     ENGINE_PROCESS.calls.clear()
     FakeAws.instances.clear()
     login_module._known_accounts.clear()
+    login_module._shown_logins.clear()
     capsys.readouterr()
     c = RecordingContext(make_config(dry=dry, **config))
     exit = None
@@ -552,7 +553,19 @@ def check_tag_commands(config: dict, flags: dict, outcome: Outcome) -> None:
         assert SAFE_IMAGE.fullmatch(argv[-1])
 
 
+def check_self_login(config: dict, flags: dict, outcome: Outcome) -> None:
+    """tag, push and pull log in by themselves: to their own registry, at most
+    once, the password on stdin only."""
+    assert len(outcome.logins) <= 1
+    engine_name = config.get("engine", "docker")
+    login_argv = [engine_name, "login", "--username", "AWS", "--password-stdin"]
+    for argv, stdin in outcome.logins:
+        assert argv == [*login_argv, expected_host(config, flags)]
+        assert stdin is not None and stdin.startswith(PASSWORD_PREFIX)
+
+
 def check_tag(config: dict, flags: dict, outcome: Outcome) -> None:
+    check_self_login(config, flags, outcome)
     check_tag_commands(config, flags, outcome)
     assert len(outcome.commands) == len(_tags(flags))
     host, repo = expected_host(config, flags), _repo(config, flags)
@@ -560,6 +573,7 @@ def check_tag(config: dict, flags: dict, outcome: Outcome) -> None:
 
 
 def check_push(config: dict, flags: dict, outcome: Outcome) -> None:
+    check_self_login(config, flags, outcome)
     check_tag_commands(config, flags, outcome)
     host, repo, tags = expected_host(config, flags), _repo(config, flags), _tags(flags)
     refs = [f"{host}/{repo}:{t}" for t in tags]
@@ -571,6 +585,7 @@ def check_push(config: dict, flags: dict, outcome: Outcome) -> None:
 
 
 def check_pull(config: dict, flags: dict, outcome: Outcome) -> None:
+    check_self_login(config, flags, outcome)
     host, repo = expected_host(config, flags), _repo(config, flags)
     digest = flags.get("digest")
     ref = f"{host}/{repo}@{digest}" if digest else f"{host}/{repo}:{flags.get('tag') or 'latest'}"
@@ -761,10 +776,12 @@ def test_valid_tag_and_push_succeed(
     flags = {"tag": tags, "image": image, **where}
     for name in ("tag", "push"):
         extra = {"no_verify": True} if name == "push" else {}
-        with no_aws_client():  # account, region known: no AWS needed
-            outcome = call(name, config, {**flags, **extra}, capsys)
+        outcome = call(name, config, {**flags, **extra}, capsys)
         assert outcome.exit is None, outcome.exit.message
         judge(name, config, flags, outcome)
+        # Account and region known: a token (or the cache) and one login, no STS.
+        assert len(outcome.logins) == 1
+        assert {call[0] for call in outcome.aws_calls} <= {"registry_tokens"}
 
 
 @VALID
