@@ -249,6 +249,38 @@ class Registries:
                 outcomes.append(Outcome(target, host, error))
         return outcomes
 
+    def logout(self, c: Any, target: Target) -> str:
+        """Log the engine out of ``target`` and drop its cached tokens; the host.
+
+        Under ``--dry`` only the engine command is shown: no AWS call, and
+        the cache is left as it is.
+        """
+        dry = c.config.run.dry
+        host = (
+            self.host(target)
+            or (self.registry(target.region, dry=True) if dry else None)
+            or self.host(Target(target.region, self.account(target.region)))
+        )
+        assert host is not None  # an account is known by now
+        engine.logout(c, self.settings.engine, host, self.cache_dir)
+        if not dry:
+            self._drop_tokens(target, host)
+        return host
+
+    def _drop_tokens(self, target: Target, host: str) -> None:
+        # A login with --account and one without keep separate entries for
+        # the same registry: the caller's own entry goes too when its token
+        # is for this registry's account (or ecr.registry makes them one).
+        self.forget(target)
+        if target.public:
+            return
+        account = target.account or naming.account_of_host(host)
+        if account:
+            self.forget(Target(target.region, account))
+        own = self.cache.get(self.cache_key(Target(target.region)))
+        if own is not None and (self.settings.registry or own.account == account):
+            self.forget(Target(target.region))
+
     def _engine_login(self, c: Any, target: Target, host: str, token: Token, fresh: bool) -> None:
         try:
             engine.login(c, self.settings.engine, host, token.user, token.password, self.cache_dir)

@@ -1,4 +1,4 @@
-"""The task collection: ``login``, ``uri``, ``tag``, ``push``, ``pull``.
+"""The task collection: ``login``, ``logout``, ``uri``, ``tag``, ``push``, ``pull``.
 
 Task bodies stay short: they resolve settings, call the functions that do
 the work, and print one line per result. Every flag is checked before any
@@ -181,6 +181,34 @@ def login(
     outcomes = regs.login(c, targets)
     if not c.config.run.dry:
         _report(outcomes)
+
+
+@task(
+    auto_shortflags=False,
+    iterable=["region", "account", "registry"],
+    help={
+        "region": "region to log out of; repeat for several",
+        "account": "registry account id; repeat for several (default: your own)",
+        "profile": _WHERE["profile"],
+        "registry": "ECR registry host to log out of, as in a full image reference; repeatable",
+        "public": "also log out of ECR Public (public.ecr.aws)",
+    },
+)
+@exits_cleanly
+def logout(c, region=None, account=None, profile=None, registry=None, public=False):
+    """Log the container engine out of Amazon ECR and drop the cached tokens.
+
+    ``<engine> logout <registry>`` for each registry, as ``docker logout``
+    does it, and the token cache forgets their tokens, so the next login
+    asks AWS afresh. Takes the flags of ``login``.
+    """
+    s = _settings(c, region=region, account=account, profile=profile)
+    targets = _login_targets(s, registry or [], public, bool(region or account))
+    regs = Registries(s)
+    for target in targets:
+        host = regs.logout(c, target)
+        if not c.config.run.dry:
+            print(f"Logged out of {host}")
 
 
 def _login_targets(
@@ -465,5 +493,5 @@ def pull(c, tag=None, digest=None, repo=None, account=None, region=None, profile
 # Imported here, beside the collection it joins: doctor.py owns its task.
 from ecr_tasks.doctor import doctor  # noqa: E402
 
-ns = Collection("ecr", login, uri, tag, push, pull, doctor)
+ns = Collection("ecr", login, logout, uri, tag, push, pull, doctor)
 ns.configure({"ecr": dict(settings.DEFAULTS)})

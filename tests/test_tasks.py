@@ -696,3 +696,51 @@ def test_bad_engine_output_never_shows_a_traceback(fake_aws: type[FakeAws]) -> N
     assert re.fullmatch(
         r"ecr-tasks: docker pull \S+ failed: goroutine 1 \[running\]:", raised.value.message
     )
+
+
+# -- logout ------------------------------------------------------------------------
+
+
+def test_logout_runs_the_engine_logout_and_drops_every_entry_for_the_registry(
+    capsys: pytest.CaptureFixture, fake_aws: type[FakeAws]
+) -> None:
+    from ecr_tasks.login import Registries, Target
+    from ecr_tasks.settings import resolve
+
+    regs = Registries(resolve({"region": REGION}))
+    # One login without --account, one with: two entries for one registry.
+    regs.tokens([Target(REGION)])
+    regs.tokens([Target(REGION, ACCOUNT)])
+    assert regs.cache.get(regs.cache_key(Target(REGION))) is not None
+    c = make_context(run={f"docker logout {ECR_HOST}": Result()}, region=REGION)
+    tasks.logout(c, registry=[ECR_HOST])
+    assert commands(c) == [f"docker logout {ECR_HOST}"]
+    assert capsys.readouterr().out == f"Logged out of {ECR_HOST}\n"
+    assert regs.cache.get(regs.cache_key(Target(REGION))) is None
+    assert regs.cache.get(regs.cache_key(Target(REGION, ACCOUNT))) is None
+
+
+def test_logout_of_a_registry_podman_was_not_logged_in_to(capsys: pytest.CaptureFixture) -> None:
+    not_in = Result(exited=125, stderr=f"Error: not logged into {ECR_HOST}")
+    c = make_context(run={f"podman logout {ECR_HOST}": not_in}, engine="podman", **WHERE)
+    tasks.logout(c)
+    assert capsys.readouterr().out == f"Logged out of {ECR_HOST}\n"
+
+
+def test_logout_that_fails_is_one_line() -> None:
+    down = Result(exited=1, stderr="Cannot connect to the Docker daemon at unix:///x.sock")
+    c = make_context(run={f"docker logout {ECR_HOST}": down}, **WHERE)
+    with pytest.raises(Exit) as raised:
+        tasks.logout(c)
+    assert "daemon is not running" in raised.value.message
+    assert "\n" not in raised.value.message
+
+
+def test_logout_dry_asks_no_aws(capsys: pytest.CaptureFixture) -> None:
+    c = make_context(run=Result(), dry=True, region=REGION)
+    tasks.logout(c, public=True)
+    assert commands(c) == [
+        f"docker logout '<account>.dkr.ecr.{REGION}.amazonaws.com'",
+        "docker logout public.ecr.aws",
+    ]
+    assert "Logged out" not in capsys.readouterr().out
