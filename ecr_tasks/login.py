@@ -151,10 +151,12 @@ class Registries:
         if missing:
             groups = list(missing.items())
             if len(groups) == 1:
-                results = [self._fetch(*groups[0])]
+                results = [self._fetch_once(*groups[0], recheck=not refresh)]
             else:
                 with ThreadPoolExecutor(max_workers=min(8, len(groups))) as pool:
-                    results = list(pool.map(lambda g: self._fetch(*g), groups))
+                    results = list(
+                        pool.map(lambda g: self._fetch_once(*g, recheck=not refresh), groups)
+                    )
             for fetched in results:
                 found.update(fetched)
         for target, token in found.items():
@@ -163,6 +165,27 @@ class Registries:
             if token.account and not target.public and target.account is None:
                 _known_accounts[(self.settings.profile, target.region)] = token.account
         return found
+
+    def _fetch_once(
+        self, group: tuple[str, bool], targets: list[Target], recheck: bool
+    ) -> dict[Target, Token]:
+        """``_fetch``, by one process at a time per region and principal.
+
+        Whoever waited for the lock looks in the cache again first: the
+        process that held it has most likely just put the token there.
+        """
+        region, public = group
+        with self.cache.fetch_lock(self.cache_key(Target(region, public=public))):
+            found: dict[Target, Token] = {}
+            if recheck:
+                for target in targets:
+                    token = self.cache.get(self.cache_key(target), quiet=True)
+                    if token is not None:
+                        found[target] = token
+            rest = [t for t in targets if t not in found]
+            if rest:
+                found.update(self._fetch(group, rest))
+            return found
 
     def _fetch(self, group: tuple[str, bool], targets: list[Target]) -> dict[Target, Token]:
         region, public = group

@@ -5,12 +5,13 @@ registry, dockerd), with nothing but a copy of tasks.py and an invoke.yaml."""
 from __future__ import annotations
 
 import base64
+import json
 import re
 import urllib.request
 
 import pytest
 
-from tests.conftest import docker, docker_auths, inv, make_image, project_dir
+from tests.conftest import docker, docker_auths, inv, make_image, project_dir, token_files
 
 pytestmark = pytest.mark.e2e
 
@@ -137,7 +138,8 @@ def test_push_then_pull_with_no_login_first_is_the_whole_job(stack, faults, own_
     assert pulled.stdout.splitlines()[-1] == f"Pulled {ref} {match.group(1)}"
     assert faults.count("GetAuthorizationToken") == 0  # the cached token served
     assert stack.registry in docker_auths(fresh)
-    assert_no_password(stack.password, pushed, pulled)
+    [entry] = token_files(own_env)
+    assert_no_password(json.loads(entry.read_text())["password"], pushed, pulled)
 
 
 def assert_no_password(password: str, *runs) -> None:
