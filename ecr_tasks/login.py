@@ -62,6 +62,9 @@ class Registries:
         self._aws: Aws | None = None
         self._principal: str | None = None
         self._fetched: set[Target] = set()  # targets whose token came from AWS just now
+        # Tokens this task call already holds: with the cache off, a push
+        # that asks the registry before and after still makes one API call.
+        self._held: dict[Target, Token] = {}
 
     @property
     def aws(self) -> Aws:
@@ -143,7 +146,9 @@ class Registries:
         found: dict[Target, Token] = {}
         missing: dict[tuple[str, bool], list[Target]] = {}
         for target in targets:
-            token = None if refresh else self.cache.get(self.cache_key(target))
+            token = None if refresh else self._held.get(target)
+            if token is None and not refresh:
+                token = self.cache.get(self.cache_key(target))
             if token is not None:
                 found[target] = token
             else:
@@ -159,6 +164,7 @@ class Registries:
                     )
             for fetched in results:
                 found.update(fetched)
+        self._held.update(found)
         for target, token in found.items():
             # Only a token for the caller's own registry tells the default
             # account; one asked for with --account says nothing about it.
@@ -206,6 +212,7 @@ class Registries:
         return fetched
 
     def forget(self, target: Target) -> None:
+        self._held.pop(target, None)
         self.cache.drop(self.cache_key(target))
 
     # -- login --------------------------------------------------------------

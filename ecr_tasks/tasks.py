@@ -322,6 +322,7 @@ def tag(c, tag=None, image=None, repo=None, account=None, region=None, profile=N
         "scan-on-push": "with --create: scan images for vulnerabilities on push",
         "kms-key": "with --create: encrypt with this KMS key (default: AES256)",
         "no-verify": "skip asking the registry whether each tag resolves to the pushed digest",
+        "force": "push even over a tag that holds a multi-platform image index",
     },
 )
 @exits_cleanly
@@ -338,12 +339,18 @@ def push(
     scan_on_push=False,
     kms_key=None,
     no_verify=False,
+    force=False,
 ):
     """Tag and push a local image to ECR, then print the pushed digest.
 
     ``--tag`` repeats: ``inv push --tag v1 --tag latest`` pushes the local
     ``<repo>:v1`` under both tags. Each tag is then checked against the
     registry, which must resolve it to the digest the engine reported.
+    It logs in by itself when the engine does not hold the token yet.
+
+    Nothing is lost silently: a tag that holds a multi-platform image index
+    is not pushed over without ``--force``, and ``--create`` flags that an
+    existing repository does not match stop the push before it starts.
     """
     tags = _need_tags(tag)
     s = _settings(c, repo=repo, region=region, account=account, profile=profile)
@@ -357,11 +364,16 @@ def push(
         raise ConfigError("--immutable, --scan-on-push and --kms-key only apply with --create")
     regs = Registries(s)
     repo_name, target = _need_repo(s), _one_target(s)
+    # Every check before the first change: the repository's settings, then
+    # what each tag holds now; only then the engine login, tag and push.
+    if not c.config.run.dry:
+        locked = False
+        if create:
+            found = _ensure_repository(regs, s, repo_name, immutable, scan_on_push, kms_key)
+            locked = found.get("imageTagMutability", "").startswith("IMMUTABLE")
+        host, _ = regs.token_and_host(target)
+        _refuse_overwrites(regs, target, host, repo_name, tags, locked=locked, force=force)
     host = regs.ensure_login(c, target)
-    if create and not c.config.run.dry:
-        found = _ensure_repository(regs, s, repo_name, immutable, scan_on_push, kms_key)
-        if found.get("imageTagMutability", "").startswith("IMMUTABLE"):
-            _refuse_existing_tags(regs, target, host, repo_name, tags)
     refs = _tag_all(c, s, host, tags, image)
     pushed: dict[str, str | None] = {}
     for the_tag, ref in zip(tags, refs, strict=True):
@@ -405,16 +417,60 @@ def _verify_digests(
     return served_digests
 
 
-def _refuse_existing_tags(
-    regs: Registries, target: Target, host: str, repo: str, tags: list[str]
+def _refuse_overwrites(
+    regs: Registries,
+    target: Target,
+    host: str,
+    repo: str,
+    tags: list[str],
+    locked: bool,
+    force: bool,
 ) -> None:
-    """Stop before pushing anything when an immutable repository has a tag already."""
+    """Stop before pushing anything over what a push would silently lose.
+
+    A tag of an immutable repository (``locked``) cannot be pushed again;
+    a tag that holds a multi-platform index would keep one platform only.
+    One HEAD request per tag, and a GET for an index to name its platforms.
+    """
+    from ecr_tasks import registry_api
+
     for the_tag in tags:
-        if _registry_digest(regs, target, host, repo, the_tag) is not None:
+        served = _with_token(
+            regs,
+            target,
+            lambda token, the_tag=the_tag: registry_api.manifest(
+                host, repo, the_tag, token.user, token.password
+            ),
+        )
+        if served is None:
+            continue
+        if locked:
             raise EcrTasksError(
                 f"tag {the_tag!r} already exists in {repo}, whose tags are immutable: "
                 "push under a new tag"
             )
+        if served.is_index and not force:
+            platforms = _with_token(
+                regs,
+                target,
+                lambda token, the_tag=the_tag: registry_api.index_platforms(
+                    host, repo, the_tag, token.user, token.password
+                ),
+            )
+            listed = ", ".join(platforms) if platforms else "several platforms"
+            raise EcrTasksError(
+                f"tag {the_tag!r} in {repo} holds a multi-platform image index ({listed}): "
+                "pushing one image over it would drop them; pass --force to push anyway"
+            )
+
+
+def _with_token(regs: Registries, target: Target, ask: Any) -> Any:
+    """``ask(token)``; once more with a new token if the registry refuses the first."""
+    try:
+        return ask(regs.tokens([target])[target])
+    except AuthRejected:
+        regs.forget(target)
+        return ask(regs.tokens([target], refresh=True)[target])
 
 
 def _ensure_repository(
@@ -429,7 +485,7 @@ def _ensure_repository(
     from ecr_tasks.errors import RepositoryNotFound
 
     try:
-        return regs.aws.describe_repository(s.region, s.account, repo)
+        found = regs.aws.describe_repository(s.region, s.account, repo)
     except RepositoryNotFound:
         created = regs.aws.create_repository(
             s.region,
@@ -441,6 +497,36 @@ def _ensure_repository(
         )
         print(f"Created repository {repo}")
         return created
+    differences = _settings_differences(found, immutable, scan_on_push, kms_key)
+    if differences:
+        raise ConfigError(
+            f"repository {repo} already exists with {', '.join(differences)}: "
+            "change it in ECR or drop those flags; nothing was pushed"
+        )
+    return found
+
+
+def _settings_differences(
+    found: dict, immutable: bool, scan_on_push: bool, kms_key: str | None
+) -> list[str]:
+    """What an existing repository lacks of the settings ``--create`` asked for."""
+    differences = []
+    if immutable and not found.get("imageTagMutability", "MUTABLE").startswith("IMMUTABLE"):
+        differences.append("mutable tags, not the immutable ones asked for")
+    if scan_on_push and not (found.get("imageScanningConfiguration") or {}).get("scanOnPush"):
+        differences.append("scan on push off, not on")
+    if kms_key:
+        encryption = found.get("encryptionConfiguration") or {}
+        actual = encryption.get("kmsKey") or ""
+        if encryption.get("encryptionType") != "KMS":
+            differences.append(
+                f"{encryption.get('encryptionType', 'AES256')} encryption, not KMS key {kms_key}"
+            )
+        # ECR reports a key's ARN; a key id matches its ARN's last part. An
+        # alias cannot be compared without asking KMS, so it is taken as given.
+        elif not kms_key.startswith("alias/") and kms_key not in (actual, actual.rsplit("/")[-1]):
+            differences.append(f"KMS key {actual}, not {kms_key}")
+    return differences
 
 
 @task(

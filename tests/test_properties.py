@@ -310,6 +310,7 @@ def offline(
         patch.setattr(aws, "Aws", FakeAws)
         patch.setattr(engine, "subprocess", ENGINE_PROCESS)
         patch.setattr(registry_api, "manifest_digest", lambda *args, **kwargs: DIGEST)
+        patch.setattr(registry_api, "manifest", lambda *args, **kwargs: None)
         yield
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
     capture = request.config.pluginmanager.get_plugin("capturemanager")
@@ -440,6 +441,10 @@ def violations(name: str, config: dict, flags: dict) -> list[str]:
             found.append("kms key")
         if (flags.get("immutable") or flags.get("scan_on_push") or kms) and not flags.get("create"):
             found.append("--create options without --create")
+        elif flags.get("immutable") or flags.get("scan_on_push") or kms:
+            # The fake's repository exists with every default (mutable tags,
+            # no scan on push, AES256): what was asked for differs from it.
+            found.append("--create settings an existing repository lacks")
     if name == "pull":
         if flags.get("tag") is not None and flags.get("digest") is not None:
             found.append("tag and digest")

@@ -41,6 +41,8 @@ def offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeEngineProces
     monkeypatch.setattr(aws, "Aws", NoAws)
     fake = FakeEngineProcess()
     monkeypatch.setattr(engine, "subprocess", fake)
+    # Before a push, the registry is asked what each tag holds: nothing yet.
+    monkeypatch.setattr(registry_api, "manifest", lambda *args, **kwargs: None)
     FakeAws.instances.clear()
     return fake
 
@@ -338,14 +340,14 @@ def test_push_create_makes_a_missing_repository(
         no_verify=True,
     )
     assert _aws_calls() == [
-        ("registry_tokens", REGION, (ACCOUNT,)),
         (
             "create_repository",
             REGION,
             ACCOUNT,
             "app",
             {"immutable": True, "scan_on_push": True, "kms_key": "alias/app"},
-        )
+        ),
+        ("registry_tokens", REGION, (ACCOUNT,)),
     ]
     assert capsys.readouterr().out == (
         f"Created repository app\nPushed {ECR_HOST}/app:v1 {DIGEST}\n"
@@ -355,7 +357,7 @@ def test_push_create_makes_a_missing_repository(
 def test_push_create_keeps_an_existing_repository(fake_aws: type[FakeAws]) -> None:
     run = _push_run(ECR_HOST, "app", ["v1"], "app:v1", {"v1": DIGEST})
     tasks.push(make_context(run=run, **WHERE), tag=["v1"], repo="app", create=True, no_verify=True)
-    assert [call[0] for call in _aws_calls()] == ["registry_tokens", "describe_repository"]
+    assert [call[0] for call in _aws_calls()] == ["describe_repository", "registry_tokens"]
 
 
 def _stored_login(host: str, password: str) -> None:
@@ -744,3 +746,88 @@ def test_logout_dry_asks_no_aws(capsys: pytest.CaptureFixture) -> None:
         "docker logout public.ecr.aws",
     ]
     assert "Logged out" not in capsys.readouterr().out
+
+
+# -- no silent loss ------------------------------------------------------------------
+
+INDEX = registry_api.Manifest(DIGEST, "application/vnd.oci.image.index.v1+json")
+
+
+@pytest.mark.parametrize("force", [False, True], ids=["refused", "forced"])
+def test_push_over_a_multi_platform_index(
+    fake_aws: type[FakeAws], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture,
+    force: bool,
+) -> None:
+    monkeypatch.setattr(registry_api, "manifest", lambda host, repo, tag, *a: INDEX)
+    monkeypatch.setattr(
+        registry_api, "index_platforms", lambda *a: ["linux/amd64", "linux/arm64"]
+    )
+    run = _push_run(REGISTRY, "app", ["v1"], "app:v1", {"v1": OTHER_DIGEST})
+    c = make_context(run=run, registry=REGISTRY, **WHERE)
+    if not force:
+        with pytest.raises(Exit) as raised:
+            tasks.push(c, tag=["v1"], repo="app", no_verify=True)
+        assert raised.value.message == (
+            "ecr-tasks: tag 'v1' in app holds a multi-platform image index "
+            "(linux/amd64, linux/arm64): pushing one image over it would drop them; "
+            "pass --force to push anyway"
+        )
+        assert commands(c) == []  # nothing tagged, nothing pushed
+    else:
+        tasks.push(c, tag=["v1"], repo="app", no_verify=True, force=True)
+        assert f"docker push {REGISTRY}/app:v1" in commands(c)
+
+
+def test_push_over_a_single_image_needs_no_force(
+    fake_aws: type[FakeAws], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    single = registry_api.Manifest(DIGEST, "application/vnd.oci.image.manifest.v1+json")
+    monkeypatch.setattr(registry_api, "manifest", lambda *a: single)
+    run = _push_run(REGISTRY, "app", ["v1"], "app:v1", {"v1": OTHER_DIGEST})
+    c = make_context(run=run, registry=REGISTRY, **WHERE)
+    tasks.push(c, tag=["v1"], repo="app", no_verify=True)
+    assert f"docker push {REGISTRY}/app:v1" in commands(c)
+
+
+@pytest.mark.parametrize(
+    ("found", "asked", "expected"),
+    [
+        pytest.param({"imageTagMutability": "MUTABLE"}, {"immutable": True},
+                     ["mutable tags, not the immutable ones asked for"], id="mutable"),
+        pytest.param({"imageTagMutability": "IMMUTABLE_WITH_EXCLUSION"}, {"immutable": True}, [],
+                     id="immutable-with-exclusions"),
+        pytest.param({"imageScanningConfiguration": {"scanOnPush": False}},
+                     {"scan_on_push": True}, ["scan on push off, not on"], id="scan-off"),
+        pytest.param({"encryptionConfiguration": {"encryptionType": "AES256"}},
+                     {"kms_key": "k-1"}, ["AES256 encryption, not KMS key k-1"], id="aes"),
+        pytest.param(
+            {"encryptionConfiguration": {"encryptionType": "KMS",
+                                         "kmsKey": "arn:aws:kms:eu-west-1:1:key/k-2"}},
+            {"kms_key": "k-1"}, ["KMS key arn:aws:kms:eu-west-1:1:key/k-2, not k-1"],
+            id="other-key"),
+        pytest.param(
+            {"encryptionConfiguration": {"encryptionType": "KMS",
+                                         "kmsKey": "arn:aws:kms:eu-west-1:1:key/k-1"}},
+            {"kms_key": "k-1"}, [], id="same-key-by-id"),
+        pytest.param({"imageTagMutability": "MUTABLE"}, {}, [], id="nothing-asked"),
+    ],
+)  # fmt: skip
+def test_create_settings_differences(found: dict, asked: dict, expected: list[str]) -> None:
+    flags = {"immutable": False, "scan_on_push": False, "kms_key": None, **asked}
+    assert tasks._settings_differences(found, **flags) == expected
+
+
+def test_push_create_immutable_into_a_mutable_repository_stops_before_anything(
+    fake_aws: type[FakeAws], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(
+        FakeAws, "describe_repository", lambda *a: {"imageTagMutability": "MUTABLE"}
+    )
+    c = make_context(run={}, registry=REGISTRY, **WHERE)
+    with pytest.raises(Exit) as raised:
+        tasks.push(c, tag=["v1"], repo="app", create=True, immutable=True)
+    assert raised.value.message == (
+        "ecr-tasks: repository app already exists with mutable tags, not the immutable ones "
+        "asked for: change it in ECR or drop those flags; nothing was pushed"
+    )
+    assert commands(c) == []
