@@ -38,7 +38,8 @@ DESCRIPTIONS: dict[str, str] = {
     "repo": "Repository name in the registry (e.g. team/my-app).",
     "region": "AWS region of the registry; falls back to AWS_REGION, then the profile.",
     "profile": "AWS profile to take credentials from; falls back to AWS_PROFILE.",
-    "account": "12-digit account id owning the registry; asked of AWS when unset.",
+    "account": "12-digit account id owning the registry (several: comma-separated); "
+    "asked of AWS when unset.",
     "registry": "host[:port] that replaces the computed registry host (proxy, mirror, stand-in).",
     "engine": "Container engine CLI: docker, podman, nerdctl or finch.",
     "fips": "Use the FIPS registry endpoint (dkr.ecr-fips).",
@@ -86,6 +87,15 @@ def _as_list(value: Any) -> list[Any]:
 
 
 _SWITCH_DEFAULTS = {"fips": False, "dualstack": False, "cache": True}
+
+
+def _accounts(value: Any) -> list[Any]:
+    # INVOKE_ECR_ACCOUNT=111111111111,222222222222 names several, as the
+    # registries input of the amazon-ecr-login action does.
+    found: list[Any] = []
+    for item in _as_list(value):
+        found += [part.strip() for part in item.split(",")] if isinstance(item, str) else [item]
+    return found
 
 
 def _flag_bool(name: str, value: Any) -> bool:
@@ -142,7 +152,7 @@ def resolve(
     return Settings(
         repo=naming.check_repo(r) if (r := pick(repo, "repo")) is not None else None,
         regions=_dedupe(naming.check_region(r) for r in region_values),
-        accounts=_dedupe(naming.check_account(a) for a in _as_list(pick(account, "account"))),
+        accounts=_dedupe(naming.check_account(a) for a in _accounts(pick(account, "account"))),
         profile=profile_value,
         registry=naming.check_registry(registry) if registry else None,
         engine=naming.check_engine(pick(None, "engine")),

@@ -195,3 +195,16 @@ def test_image_on_the_configured_registry_uses_the_settings(
     )
     lines = shown(inv(["--dry", "pull", "--image", "127.0.0.1:5999/team/app:v3"], project, env))
     assert lines == [login_line("127.0.0.1:5999"), "docker pull 127.0.0.1:5999/team/app:v3"]
+
+
+def test_comma_separated_account_variable_works_like_repeating_account(
+    project: Path, env: dict[str, str]
+) -> None:
+    (project / "invoke.yaml").write_text("ecr:\n  region: eu-west-1\n")
+    many = {**env, "INVOKE_ECR_ACCOUNT": f"{A},{B}"}
+    from_variable = shown(inv(["--dry", "login"], project, many))
+    from_flags = shown(inv(["--dry", "login", "--account", A, "--account", B], project, env))
+    assert from_variable == from_flags == [
+        login_line(EU),
+        login_line(f"{B}.dkr.ecr.eu-west-1.amazonaws.com"),
+    ]
