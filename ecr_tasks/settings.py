@@ -43,9 +43,11 @@ DESCRIPTIONS: dict[str, str] = {
     "registry": "host[:port] that replaces the computed registry host (proxy, mirror, stand-in).",
     "engine": "Container engine CLI: docker, podman, nerdctl or finch.",
     "fips": "Use the FIPS registry endpoint (dkr.ecr-fips).",
-    "dualstack": "Use the dual-stack (IPv4 and IPv6) registry endpoint (dkr-ecr).",
+    "dualstack": "Use the dual-stack (IPv4 and IPv6) registry endpoints (dkr-ecr, and "
+    "ecr-public.aws.com for ECR Public).",
     "cache": "Reuse cached login tokens; false turns the token cache off.",
-    "public_registry": "Host that --public logs in to (ECR Public).",
+    "public_registry": "Host that --public logs in to (ECR Public); ecr-public.aws.com "
+    "with dualstack.",
 }
 
 
@@ -148,7 +150,11 @@ def resolve(
             region_values = [own] if own else []
 
     registry = pick(None, "registry")
+    dualstack = _flag_bool("dualstack", pick(None, "dualstack"))
     public_registry = pick(None, "public_registry")
+    if dualstack and public_registry == naming.PUBLIC_REGISTRY:
+        # AWS's dual-stack name for ECR Public, unless another host was set.
+        public_registry = naming.public_registry_host(dualstack=True)
     return Settings(
         repo=naming.check_repo(r) if (r := pick(repo, "repo")) is not None else None,
         regions=_dedupe(naming.check_region(r) for r in region_values),
@@ -157,7 +163,7 @@ def resolve(
         registry=naming.check_registry(registry) if registry else None,
         engine=naming.check_engine(pick(None, "engine")),
         fips=_flag_bool("fips", pick(None, "fips")),
-        dualstack=_flag_bool("dualstack", pick(None, "dualstack")),
+        dualstack=dualstack,
         cache=_flag_bool("cache", config.get("cache")) if cache is None else cache,
         public_registry=naming.check_registry(public_registry),
     )

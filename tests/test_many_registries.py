@@ -258,3 +258,18 @@ def cached_passwords(env: dict[str, str]) -> dict[str, str]:
 
     entries = [json.loads(path.read_text()) for path in token_files(env)]
     return {entry["host"]: entry["password"] for entry in entries}
+
+
+def test_public_login_with_dualstack_uses_the_dual_stack_host(
+    stack, faults, engine_env, tmp_path
+):
+    env, calls = engine_env
+    project = unregistered_project(tmp_path, "podman")
+    (project / "invoke.yaml").write_text("ecr:\n  engine: podman\n  dualstack: true\n")
+    result = inv(["login", "--public"], project, env)
+    assert result.returncode == 0, result.stderr
+    assert "Logged in to ecr-public.aws.com" in result.stdout.splitlines()
+    assert "public.ecr.aws" not in result.stdout
+    assert faults.count(GET_PUBLIC_TOKEN) == 1
+    by_host = {call["args"][-1]: call["stdin"] for call in engine_calls(calls)}
+    assert by_host["ecr-public.aws.com"] == cached_passwords(env)["ecr-public.aws.com"]

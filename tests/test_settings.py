@@ -271,3 +271,19 @@ def test_values_pass_through(aws_env: dict[str, str]) -> None:
 
 def test_every_default_is_described() -> None:
     assert set(settings.DESCRIPTIONS) == set(settings.DEFAULTS)
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        pytest.param({}, "public.ecr.aws", id="default"),
+        pytest.param({"dualstack": True}, "ecr-public.aws.com", id="dualstack"),
+        pytest.param({"dualstack": "true"}, "ecr-public.aws.com", id="dualstack-from-env"),
+        pytest.param({"dualstack": True, "public_registry": "127.0.0.1:5000"}, "127.0.0.1:5000",
+                     id="set-host-wins"),
+    ],
+)  # fmt: skip
+def test_public_registry_with_dualstack(
+    aws_env: dict[str, str], config: dict, expected: str
+) -> None:
+    assert settings.resolve(config, environ=aws_env).public_registry == expected
