@@ -562,18 +562,19 @@ def pull(c, tag=None, digest=None, repo=None, account=None, region=None, profile
     target = _one_target(s) if image is None else _host_target(s, domain)
     regs = Registries(s)
     repo_name = _need_repo(s)
-    ref = naming.image_ref(
-        regs.ensure_login(c, target),
-        repo_name,
-        None if digest else tag or "latest",
-        digest,
-    )
+    host = regs.ensure_login(c, target)
+    the_tag = None if digest else tag or "latest"
+    ref = naming.image_ref(host, repo_name, the_tag, digest)
     out = _with_relogin(
         c, regs, target, lambda: engine.run(c, [s.engine, "pull", ref], "pull", ref)
     )
     if out is not None:
         found = re.search(r"Digest: (sha256:[a-f0-9]{64})", out)
-        print(f"Pulled {ref}" + (f" {found.group(1)}" if found else ""))
+        pulled = found.group(1) if found else digest
+        if pulled is None and the_tag is not None:
+            # podman prints the image id, not the digest: the registry knows it.
+            pulled = _registry_digest(regs, target, host, repo_name, the_tag)
+        print(f"Pulled {ref}" + (f" {pulled}" if pulled else ""))
 
 
 # Imported here, beside the collection it joins: doctor.py owns its task.

@@ -831,3 +831,23 @@ def test_push_create_immutable_into_a_mutable_repository_stops_before_anything(
         "asked for: change it in ECR or drop those flags; nothing was pushed"
     )
     assert commands(c) == []
+
+
+def test_pull_with_an_engine_that_prints_no_digest_asks_the_registry(
+    fake_aws: type[FakeAws], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    asked = []
+    monkeypatch.setattr(
+        registry_api, "manifest_digest", lambda host, repo, ref, *a: asked.append(ref) or DIGEST
+    )
+    ref = f"{REGISTRY}/app:v1"
+    image_id = "1ee1ebf21770d25777d5abd78f623d4ec9221a21ad78ed30893fd66ae9ba637a\n"
+    c = make_context(
+        run={f"podman pull {ref}": Result(stdout=image_id)},
+        registry=REGISTRY,
+        engine="podman",
+        **WHERE,
+    )
+    tasks.pull(c, repo="app", tag="v1")
+    assert asked == ["v1"]
+    assert capsys.readouterr().out == f"Pulled {ref} {DIGEST}\n"
