@@ -212,6 +212,24 @@ class Stack:
         token = json.loads(answer[1])["authorizationData"][0]["authorizationToken"]
         return base64.b64decode(token).decode().split(":", 1)[1]
 
+    def create_repository(self, name: str, **settings: object) -> None:
+        """Make a repository through the ECR API, as ``aws ecr create-repository``
+        does: the registry refuses pushes to any repository that does not exist."""
+        import boto3
+
+        ecr = boto3.client(
+            "ecr", region_name=self.region, endpoint_url=self.direct_api_url,
+            aws_access_key_id=DUMMY_KEY, aws_secret_access_key=DUMMY_KEY,
+        )  # fmt: skip
+        ecr.create_repository(repositoryName=name, **settings)
+
+    def extra_registry(self, workdir: str | Path, account: str | None = None) -> Registry:
+        """One more registry, on a port and storage of its own, that accepts this
+        stack's tokens; launched, so call ``wait_ready()`` and, after, ``stop()``."""
+        registry = Registry(Path(workdir), account or self.account, self.region, self._token_key)
+        registry.launch(self._started(self._api).port or 0)
+        return registry
+
     def issued_passwords(self) -> list[str]:
         """Every registry password the API has issued so far, oldest first."""
         log = self._started(self._api).issued_log
