@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import re
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
@@ -55,6 +56,26 @@ class AuthRejected(EngineError):
 
 class RepositoryNotFound(AwsError):
     """The repository does not exist in the registry."""
+
+
+# How TLS failures read in Python's ssl module and in Go (docker, podman).
+_TLS_FAILURE = re.compile(
+    r"certificate verify failed: (?P<python>[^(\]]+)"
+    r"|x509: (?P<go>[^\n\"]+)"
+    r"|tls: (?P<tls>failed to verify certificate[^\n\"]*)",
+    re.I,
+)
+
+
+def tls_problem(text: str) -> str | None:
+    """The certificate problem a TLS failure names (e.g. ``certificate
+    signed by unknown authority``), or None if ``text`` is no TLS failure."""
+    match = _TLS_FAILURE.search(text)
+    if match is None:
+        return None
+    if match["python"]:
+        return "certificate verify failed: " + " ".join(match["python"].split()).rstrip(" .:")
+    return " ".join((match["go"] or match["tls"]).split()).rstrip(" .:")
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
