@@ -58,24 +58,23 @@ class RepositoryNotFound(AwsError):
     """The repository does not exist in the registry."""
 
 
-# How TLS failures read in Python's ssl module and in Go (docker, podman).
-_TLS_FAILURE = re.compile(
-    r"certificate verify failed: (?P<python>[^(\]]+)"
-    r"|x509: (?P<go>[^\n\"]+)"
-    r"|tls: (?P<tls>failed to verify certificate[^\n\"]*)",
-    re.I,
+# How TLS failures read in Python's ssl module and in Go (docker, podman),
+# most precise first: Go wraps the x509 reason in a "tls: ..." sentence.
+_TLS_FAILURES = (
+    re.compile(r"x509: (?P<problem>[^\n\"]+)"),
+    re.compile(r"(?P<problem>certificate verify failed: [^(\]\n]+)", re.I),
+    re.compile(r"tls: (?P<problem>[^\n\"]+)"),
 )
 
 
 def tls_problem(text: str) -> str | None:
     """The certificate problem a TLS failure names (e.g. ``certificate
     signed by unknown authority``), or None if ``text`` is no TLS failure."""
-    match = _TLS_FAILURE.search(text)
-    if match is None:
-        return None
-    if match["python"]:
-        return "certificate verify failed: " + " ".join(match["python"].split()).rstrip(" .:")
-    return " ".join((match["go"] or match["tls"]).split()).rstrip(" .:")
+    for pattern in _TLS_FAILURES:
+        match = pattern.search(text)
+        if match:
+            return " ".join(match["problem"].split()).rstrip(" .:")
+    return None
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
