@@ -107,6 +107,9 @@ html_theme_options = {
 # the hreflang links to its twin in the other language.  Read the Docs serves
 # /<language slug>/<version>/; ECR_DOCS_SITE_URL points elsewhere (a mirror).
 ecr_site_url = os.environ.get("ECR_DOCS_SITE_URL", "https://ecr-tasks.readthedocs.io/")
+if os.environ.get("READTHEDOCS_CANONICAL_URL"):
+    # Read the Docs knows the real address: https://<host>/<slug>/<version>/
+    ecr_site_url = os.environ["READTHEDOCS_CANONICAL_URL"].rstrip("/").rsplit("/", 2)[0] + "/"
 ecr_site_version = os.environ.get("READTHEDOCS_VERSION", "latest")
 
 # Copy buttons: leave prompts and output out of what is copied.
