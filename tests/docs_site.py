@@ -24,7 +24,7 @@ DOCS = ROOT / "docs"
 # build machine's environment (an ``environ=os.environ`` default, say).
 BUILD_ENV_CANARY = f"ecr-docs-canary-{secrets.token_hex(8)}"
 
-_built: dict[str, Path] = {}
+_built: dict[str, Path | str] = {}  # "html" once built, "failed" if not
 
 
 def in_ci() -> bool:
@@ -46,8 +46,10 @@ def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     given = os.environ.get("ECR_DOCS_SITE")
     if given:
         return Path(given).resolve()
+    if "failed" in _built:
+        pytest.fail(str(_built["failed"]))
     if "html" in _built:
-        return _built["html"]
+        return Path(_built["html"])
     require_sphinx()
     out = tmp_path_factory.mktemp("docs")
     result = subprocess.run(
@@ -59,6 +61,7 @@ def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
         check=False,
     )
     if result.returncode != 0:
-        pytest.fail(f"the docs build failed:\n{result.stdout}\n{result.stderr}")
+        _built["failed"] = f"the docs build failed:\n{result.stdout}\n{result.stderr}"
+        pytest.fail(str(_built["failed"]))
     _built["html"] = out / "html"
-    return _built["html"]
+    return out / "html"
