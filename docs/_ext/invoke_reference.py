@@ -10,7 +10,10 @@ the reference follows the code.  It provides:
     directive's content, one ``task: command`` per line; each is parsed with
     Invoke's own parser at build time, so an example that uses a flag the task no
     longer has fails the build.  A task without a written example gets a generated
-    one.
+    one.  ``:required: push --tag`` shows a flag the task cannot run without
+    (no brackets in the usage line, "required" as its default);
+    ``:defaults: pull --tag=latest`` gives the value a flag falls back to, which
+    its help string must state as ``(default: latest)``.
 
 ``.. invoke-settings:: package.module:attribute key``
     Wraps a hand-written table of settings and checks that its first column names
