@@ -51,7 +51,8 @@ def manifest_digest(
     )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310
-            return answer.headers.get("Docker-Content-Digest")
+            digest: str | None = answer.headers.get("Docker-Content-Digest")
+            return digest
     except urllib.error.HTTPError as error:
         if error.code == 404:
             return None

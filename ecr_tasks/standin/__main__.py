@@ -12,6 +12,7 @@ import sys
 import time
 from types import FrameType
 
+from .engine import EngineMode
 from .errors import StandinError
 from .stack import Stack
 
@@ -60,7 +61,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    engine = False if args.no_engine else (True if args.own_engine else "auto")
+    engine: EngineMode = False if args.no_engine else (True if args.own_engine else "auto")
     stack = Stack(args.workdir, start_engine=engine, token_ttl=args.token_ttl)
     for sig in _STOP_SIGNALS:
         signal.signal(sig, _request_stop)

@@ -27,7 +27,7 @@ import os
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 TTL_ENV = "ECR_STANDIN_TOKEN_TTL"
 DEFAULT_TOKEN_TTL = 12 * 3600.0
@@ -67,7 +67,9 @@ def patch_ecr_expiry(clock: TokenClock) -> None:
     def get_authorization_token(self: Any) -> Any:
         result = original(self)
         # moto 5 returns an ActionResult holding a dict; older ones a JSON string.
-        data = json.loads(result) if isinstance(result, str) else result.result
+        data: dict[str, Any] = (
+            json.loads(result) if isinstance(result, str) else cast(dict[str, Any], result.result)
+        )
         for item in data["authorizationData"]:
             item["expiresAt"] = clock.expires_at()
         return json.dumps(data) if isinstance(result, str) else result
