@@ -138,6 +138,7 @@ def login_four_registries(ws: Workspace, env: dict[str, str]) -> Pair:
 
 def push(ws: Workspace, env: dict[str, str]) -> Pair:
     project = ws.project("push", None)
+    ws.stack.create_repository(IMAGE)  # as on ECR, a push needs the repository first
     pushing = {**env, "INVOKE_ECR_REPO": IMAGE, **ws.warm_cache(env, project, "push")}
     ws.make_image(f"{IMAGE}:v1", IMAGE_MIB, pushing)
     remote = f"{env['INVOKE_ECR_REGISTRY']}/{IMAGE}:v1"

@@ -147,15 +147,12 @@ class Workspace:
 
     def start_registries(self, hosts: Mapping[str, str]) -> dict[str, str]:
         """One registry per ECR host (``{host: account}``); ``{host: 127.0.0.1:port}``."""
-        from ecr_tasks.standin.registry import Registry
-
         started = {}
         for number, (host, account) in enumerate(hosts.items()):
             workdir = self.root / f"registry-{number}"
             workdir.mkdir(exist_ok=True)
-            registry = Registry(workdir, account)
+            registry = self.stack.extra_registry(workdir, account)
             self._registries.append(registry)
-            registry.launch()
             started[host] = registry
         for registry in started.values():
             registry.wait_ready()

@@ -139,6 +139,38 @@ def basic_auth(user: str, password: str) -> str:
     return base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
+def create_repo(stack: object, name: str, **settings: object) -> None:
+    """Make a repository through the stand-in's ECR API, as ``aws ecr
+    create-repository`` would: the registry refuses pushes to any other."""
+    stack.create_repository(name, **settings)  # type: ignore[attr-defined]
+
+
+def issued_auths(stack: object) -> set[str]:
+    """The ``auth`` value Docker stores for every password the API issued."""
+    return {basic_auth("AWS", p) for p in stack.issued_passwords()}  # type: ignore[attr-defined]
+
+
+def password_forms(password: str) -> list[str]:
+    """A password as is, as Docker's ``AWS:<password>`` base64, and as its own base64."""
+    import base64
+
+    return [
+        password,
+        base64.b64encode(f"AWS:{password}".encode()).decode(),
+        base64.b64encode(password.encode()).decode(),
+    ]
+
+
+def assert_no_issued_password(stack: object, *outputs: str) -> None:
+    """No form of any password the stand-in's API ever issued is in ``outputs``."""
+    issued = stack.issued_passwords()  # type: ignore[attr-defined]
+    assert issued, "the API issued no password: nothing was checked"
+    for password in issued:
+        for form in password_forms(password):
+            for output in outputs:
+                assert form not in output, f"a form of a password leaked: {output[-500:]}"
+
+
 def assert_one_clear_line(result: subprocess.CompletedProcess[str], *words: str) -> str:
     """A failure a user can act on: non-zero exit, no traceback, and exactly
     one line on stderr, ours, holding each of ``words``."""

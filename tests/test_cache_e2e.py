@@ -17,8 +17,10 @@ from tests.conftest import (
     assert_one_clear_line,
     assert_state_valid,
     basic_auth,
+    create_repo,
     docker_auths,
     inv,
+    issued_auths,
     make_image,
     project_dir,
     token_files,
@@ -68,7 +70,7 @@ def test_cached_login_makes_no_aws_call_even_with_the_api_down(
     assert offline.returncode == 0, offline.stderr
     assert f"Logged in to {stack.registry}" in offline.stdout
     assert faults.counts == {}
-    assert docker_auths(env)[stack.registry]["auth"] == basic_auth("AWS", stack.password)
+    assert docker_auths(env)[stack.registry]["auth"] in issued_auths(stack)
 
 
 def test_cache_files_are_private_atomic_and_plain(stack, faults, own_env, tmp_path):
@@ -88,13 +90,13 @@ def test_cache_files_are_private_atomic_and_plain(stack, faults, own_env, tmp_pa
     data = json.loads(entry.read_text())
     assert set(data) == ENTRY_KEYS
     assert data["format"] == 1 and data["key"] == entry.stem
-    assert data["user"] == "AWS" and data["password"] == stack.password
+    assert data["user"] == "AWS" and data["password"] in stack.issued_passwords()
     # The expiry is the API's (12 h), the issue time ours: both plausible.
     assert abs(data["issued_at"] - time.time()) < 60
     assert abs(data["expires_at"] - data["issued_at"] - TWELVE_HOURS) < 60
     # Neither the AWS secret key nor the key id (nor the principal) is stored.
     text = entry.read_text()
-    assert own_env["AWS_SECRET_ACCESS_KEY"] not in text.replace(stack.password, "")
+    assert own_env["AWS_SECRET_ACCESS_KEY"] not in text.replace(data["password"], "")
     assert "env-key" not in text and "profile:" not in text
     assert_state_valid(own_env)
 
@@ -270,7 +272,7 @@ def test_a_corrupt_cache_file_is_one_warning_then_rewritten(
     assert faults.count(GET_TOKEN) == 1
     assert entry.is_file()
     rewritten = json.loads(entry.read_text())
-    assert set(rewritten) == ENTRY_KEYS and rewritten["password"] == stack.password
+    assert set(rewritten) == ENTRY_KEYS and rewritten["password"] in stack.issued_passwords()
     assert_state_valid(own_env)
 
 
@@ -314,11 +316,11 @@ def test_push_and_pull_log_in_again_once_when_the_engine_credentials_are_rejecte
     stack, faults, own_env, tmp_path
 ):
     project = project_dir(tmp_path, stack.registry, "  repo: relogin-app\n")
+    create_repo(stack, "relogin-app")
     make_image("relogin-app:v1", own_env, tmp_path, seed="relogin")
     first = inv(["login"], project, own_env)
     assert first.returncode == 0, first.stderr
     config = Path(own_env["DOCKER_CONFIG"]) / "config.json"
-    good = basic_auth("AWS", stack.password)
 
     def break_engine_credentials() -> None:
         data = json.loads(config.read_text())
@@ -331,7 +333,7 @@ def test_push_and_pull_log_in_again_once_when_the_engine_credentials_are_rejecte
         result = inv(args, project, own_env)
         assert result.returncode == 0, result.stderr
         assert faults.count(GET_TOKEN) == 1, f"{args[0]}: expected exactly one new token"
-        assert docker_auths(own_env)[stack.registry]["auth"] == good
+        assert docker_auths(own_env)[stack.registry]["auth"] in issued_auths(stack)
     assert_state_valid(own_env)
 
 
@@ -352,6 +354,7 @@ def test_a_cached_token_the_registry_rejects_is_refreshed_once(
     assert result.returncode == 0, result.stderr
     assert f"Logged in to {stack.registry}" in result.stdout
     assert faults.count(GET_TOKEN) == 1
-    assert json.loads(entry.read_text())["password"] == stack.password
-    assert docker_auths(own_env)[stack.registry]["auth"] == basic_auth("AWS", stack.password)
+    fresh = json.loads(entry.read_text())["password"]
+    assert fresh in stack.issued_passwords() and fresh != revoked["password"]
+    assert docker_auths(own_env)[stack.registry]["auth"] == basic_auth("AWS", fresh)
 

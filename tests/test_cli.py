@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import make_image
+from conftest import assert_no_issued_password, make_image
 
 from ecr_tasks import __version__
 from ecr_tasks.cli import project_dir
@@ -214,7 +214,7 @@ def test_login_push_with_no_tasks_py(stack: Any, user_env: dict[str, str], tmp_p
     assert re.search(
         rf"Pushed {re.escape(stack.registry)}/cli-app:v1 sha256:[a-f0-9]{{64}}", pushed.stdout
     ), pushed.stdout
-    assert stack.password not in pushed.stdout + pushed.stderr
+    assert_no_issued_password(stack, pushed.stdout, pushed.stderr)
 
     digest = ecr_tasks(["uri", "--tag", "v1", "--digest"], project, user_env)
     assert digest.returncode == 0, digest.stderr

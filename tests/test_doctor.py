@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import inv, project_dir
+from conftest import assert_no_issued_password, inv, project_dir
 from helpers import ACCOUNT, REGION, make_context, write_aws_files
 from invoke.exceptions import Exit
 
@@ -775,7 +775,7 @@ def test_doctor_after_login_is_all_green(
     assert "fresh until" in by_label["token cache"]
     assert "plain base64 in" in by_label["credential store"]
     assert stack.docker_config in by_label["credential store"]
-    assert stack.password not in result.stdout + result.stderr
+    assert_no_issued_password(stack, result.stdout, result.stderr)
     assert "Traceback" not in result.stderr
 
 

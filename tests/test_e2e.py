@@ -10,7 +10,14 @@ import urllib.request
 
 import pytest
 
-from tests.conftest import docker, inv, make_image, project_dir
+from tests.conftest import (
+    assert_no_issued_password,
+    create_repo,
+    docker,
+    inv,
+    make_image,
+    project_dir,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -31,6 +38,7 @@ def served_digest(registry: str, repo: str, tag: str, password: str) -> str | No
 
 def test_login_push_then_pull_round_trip(stack, user_env, tmp_path):
     project = project_dir(tmp_path, stack.registry, "  repo: my-app\n")
+    create_repo(stack, "my-app")
     make_image("my-app:v1", user_env, tmp_path)
 
     pushed = inv(["login", "push", "--tag", "v1"], project, user_env)
@@ -54,13 +62,13 @@ def test_login_push_then_pull_round_trip(stack, user_env, tmp_path):
                            f"{stack.registry}/my-app:v1"], user_env).stdout
     assert f"{stack.registry}/my-app@{digest}" in repo_digests
 
-    for output in (pushed.stdout, pushed.stderr, pulled.stdout, pulled.stderr):
-        assert stack.password not in output
+    assert_no_issued_password(stack, pushed.stdout, pushed.stderr, pulled.stdout, pulled.stderr)
 
 
 def test_push_two_tags_and_pull_by_digest(stack, user_env, tmp_path):
     project = project_dir(tmp_path, stack.registry)
     make_image("team/two-tags:v2", user_env, tmp_path, seed="two")
+    create_repo(stack, "team/two-tags")
 
     pushed = inv(["login", "push", "--repo", "team/two-tags", "--tag", "v2", "--tag", "latest"],
                  project, user_env)
@@ -77,6 +85,7 @@ def test_push_two_tags_and_pull_by_digest(stack, user_env, tmp_path):
 
 def test_uri_digest_names_the_pushed_image(stack, user_env, tmp_path):
     project = project_dir(tmp_path, stack.registry, "  repo: uri-digest\n")
+    create_repo(stack, "uri-digest")
     make_image("uri-digest:v1", user_env, tmp_path, seed="uri")
     pushed = inv(["login", "push", "--tag", "v1"], project, user_env)
     assert pushed.returncode == 0, pushed.stderr

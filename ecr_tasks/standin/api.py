@@ -3,11 +3,16 @@
 Run as ``python -m ecr_tasks.standin.api --port N --port-file FILE``. Compared
 with ``python -m moto.server`` it
 
-* makes ECR ``GetAuthorizationToken`` answer ``expiresAt`` = now + the token
-  lifetime (12 h, as real ECR does; moto answers a date in 2015, so every
-  token would look expired to a cache);
-* answers ECR Public's ``GetAuthorizationToken``, a service moto lacks, with
-  the same password so that one registry accepts both tokens;
+* makes ECR ``GetAuthorizationToken`` hand out passwords shaped and sized
+  like ECR's (``tokens.issue``), each new, with ``expiresAt`` = now + the
+  token lifetime (12 h, as real ECR does; moto answers a fixed short password
+  and a date in 2015);
+* answers ECR Public's ``GetAuthorizationToken``, a service moto lacks, the
+  same way, so that one registry accepts both tokens;
+* answers the registry gate's questions (``/_standin/registry/check``: does
+  the repository exist, may this tag be written) from moto's ECR state, and
+  records each manifest the registry accepted (``/_standin/registry/pushed``)
+  so that ``describe-images`` and ``list-images`` show what was pushed;
 * serves ``/_standin/token-ttl`` (GET, PUT) so tests can shorten the lifetime
   of later tokens without a restart, which would lose moto's state;
 * binds 127.0.0.1 on port N (0: any free port) and writes the bound port to
@@ -29,10 +34,15 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, cast
 
+from . import registry_rules
+from .tokens import issue, key_from_env, record_issued
+
 TTL_ENV = "ECR_STANDIN_TOKEN_TTL"
 DEFAULT_TOKEN_TTL = 12 * 3600.0
 PUBLIC_TARGET_PREFIX = "SpencerFrontendService."
 TTL_PATH = "/_standin/token-ttl"
+CHECK_PATH = "/_standin/registry/check"
+PUSHED_PATH = "/_standin/registry/pushed"
 JSON_TYPE = "application/x-amz-json-1.1"
 
 StartResponse = Callable[..., Any]
@@ -53,13 +63,16 @@ def ttl_from_env() -> float:
     return float(raw) if raw.strip() else DEFAULT_TOKEN_TTL
 
 
-def registry_password(account: str) -> str:
-    """The password moto puts in an account's token (and our htpasswd holds)."""
-    return f"{account}-auth-token"
+def new_authorization(key: bytes, clock: TokenClock) -> dict[str, Any]:
+    """``authorizationToken`` and ``expiresAt`` of a freshly issued token."""
+    password, expires_at = issue(key, clock.ttl)
+    record_issued(password)
+    token = base64.b64encode(f"AWS:{password}".encode()).decode()
+    return {"authorizationToken": token, "expiresAt": expires_at}
 
 
-def patch_ecr_expiry(clock: TokenClock) -> None:
-    """Wrap moto's ECR GetAuthorizationToken so its tokens expire like ECR's."""
+def patch_ecr_tokens(key: bytes, clock: TokenClock) -> None:
+    """Wrap moto's ECR GetAuthorizationToken so its tokens look and expire like ECR's."""
     from moto.ecr.responses import ECRResponse
 
     original = ECRResponse.get_authorization_token
@@ -71,7 +84,7 @@ def patch_ecr_expiry(clock: TokenClock) -> None:
             json.loads(result) if isinstance(result, str) else cast(dict[str, Any], result.result)
         )
         for item in data["authorizationData"]:
-            item["expiresAt"] = clock.expires_at()
+            item.update(new_authorization(key, clock))
         return json.dumps(data) if isinstance(result, str) else result
 
     ECRResponse.get_authorization_token = get_authorization_token  # type: ignore[method-assign]
@@ -81,19 +94,32 @@ class StandinMiddleware:
     """WSGI layer in front of moto for what moto does not answer itself."""
 
     def __init__(
-        self, app: Callable[..., Iterable[bytes]], clock: TokenClock, account: str
+        self, app: Callable[..., Iterable[bytes]], clock: TokenClock, key: bytes
     ) -> None:
         self.app = app
         self.clock = clock
-        self.account = account
+        self.key = key
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if target.startswith(PUBLIC_TARGET_PREFIX):
             return self.ecr_public(target, start_response)
-        if environ.get("PATH_INFO") == TTL_PATH:
+        path = environ.get("PATH_INFO")
+        if path == TTL_PATH:
             return self.token_ttl(environ, start_response)
+        if path in (CHECK_PATH, PUSHED_PATH):
+            return self.registry_question(path, environ, start_response)
         return self.app(environ, start_response)
+
+    def registry_question(
+        self, path: str, environ: dict[str, Any], start_response: StartResponse
+    ) -> Iterable[bytes]:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        question = json.loads(environ["wsgi.input"].read(length) or b"{}")
+        if path == CHECK_PATH:
+            return _json(start_response, "200 OK", registry_rules.check(question))
+        registry_rules.record_push(question)
+        return _json(start_response, "200 OK", {"recorded": True})
 
     def ecr_public(self, target: str, start_response: StartResponse) -> Iterable[bytes]:
         if target != PUBLIC_TARGET_PREFIX + "GetAuthorizationToken":
@@ -102,11 +128,7 @@ class StandinMiddleware:
                 "message": f"the ECR stand-in does not emulate {target}",
             }
             return _json(start_response, "400 Bad Request", error)
-        secret = f"AWS:{registry_password(self.account)}".encode()
-        data = {
-            "authorizationToken": base64.b64encode(secret).decode(),
-            "expiresAt": self.clock.expires_at(),
-        }
+        data = new_authorization(self.key, self.clock)
         return _json(start_response, "200 OK", {"authorizationData": data})
 
     def token_ttl(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -138,7 +160,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port-file", type=Path, help="where to write the bound port")
     args = parser.parse_args(argv)
 
-    from moto.core import DEFAULT_ACCOUNT_ID
     from moto.moto_server.werkzeug_app import (
         DomainDispatcherApplication,
         create_backend_app,
@@ -146,10 +167,9 @@ def main(argv: list[str] | None = None) -> None:
     from werkzeug.serving import make_server
 
     clock = TokenClock(ttl_from_env())
-    patch_ecr_expiry(clock)
-    app = StandinMiddleware(
-        DomainDispatcherApplication(create_backend_app), clock, DEFAULT_ACCOUNT_ID
-    )
+    key = key_from_env()
+    patch_ecr_tokens(key, clock)
+    app = StandinMiddleware(DomainDispatcherApplication(create_backend_app), clock, key)
     # One line per request costs time and fills the log; errors still show.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = make_server("127.0.0.1", args.port, app, threaded=True)

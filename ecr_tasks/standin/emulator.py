@@ -11,6 +11,7 @@ from pathlib import Path
 from .api import TTL_ENV, TTL_PATH
 from .errors import StandinError
 from .process import Service, http_request
+from .tokens import ISSUED_LOG_ENV, KEY_ENV, new_key
 
 # The package's parent directory, so the child finds ``ecr_tasks`` even when
 # it is not installed and the caller's working directory is elsewhere.
@@ -18,7 +19,7 @@ _IMPORT_ROOT = str(Path(__file__).resolve().parents[2])
 
 # A request shaped like botocore's: moto picks service and region out of the
 # credential scope. Moto does not check signatures.
-_TOKEN_HEADERS = {
+TOKEN_HEADERS = {
     "Content-Type": "application/x-amz-json-1.1",
     "X-Amz-Target": "AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken",
     "Authorization": (
@@ -32,10 +33,15 @@ class ApiEmulator:
     """moto in server mode on 127.0.0.1; keeps its port across restarts."""
 
     def __init__(
-        self, workdir: Path, token_ttl: float | None = None, timeout: float = 30.0
-    ) -> None:
+        self, workdir: Path, token_ttl: float | None = None, timeout: float = 30.0,
+        key: str | None = None,
+    ) -> None:  # fmt: skip
         self.workdir = workdir
         self.token_ttl = token_ttl
+        self.key = key or new_key()
+        # Every password issued, for tests that look for leaks; private, and
+        # kept across restarts like the key, so old tokens stay checkable.
+        self.issued_log = workdir / "issued-passwords"
         self.timeout = timeout
         self.port: int | None = None
         self.service: Service | None = None
@@ -60,6 +66,8 @@ class ApiEmulator:
         )
         if self.token_ttl is not None:
             env[TTL_ENV] = str(self.token_ttl)
+        env[KEY_ENV] = self.key
+        env[ISSUED_LOG_ENV] = str(self.issued_log)
         argv = [
             sys.executable, "-m", "ecr_tasks.standin.api",
             "--port", str(self.port or 0), "--port-file", str(port_file),
@@ -112,7 +120,7 @@ class ApiEmulator:
 
     def _token_expiry(self) -> float | None:
         """expiresAt of a fresh ECR token, or None while moto cannot answer yet."""
-        answer = http_request(self._port(), "POST", "/", body=b"{}", headers=_TOKEN_HEADERS)
+        answer = http_request(self._port(), "POST", "/", body=b"{}", headers=TOKEN_HEADERS)
         if answer is None or answer[0] != 200:
             return None
         return float(json.loads(answer[1])["authorizationData"][0]["expiresAt"])
