@@ -18,9 +18,10 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from ecr_tasks import naming
-from ecr_tasks.errors import AwsError, ConfigError, RepositoryNotFound
+from ecr_tasks.errors import AwsError, ConfigError, RepositoryNotFound, tls_problem
 from ecr_tasks.redaction import protect_logs, remember_secret
 
 # Bounded retries with backoff for throttling and transient network errors.
@@ -236,6 +237,14 @@ def _describe(error: BaseException, region: str | None, repo: str | None) -> Exc
         return ConfigError("no AWS region: pass --region, set ecr.region or AWS_REGION")
     if isinstance(error, bx.TokenRetrievalError | bx.SSOTokenLoadError):
         return ConfigError(f"AWS SSO session expired or missing: run `aws sso login` ({error})")
+    if isinstance(error, bx.SSLError):
+        endpoint = getattr(error, "kwargs", {}).get("endpoint_url", "the AWS endpoint")
+        host = urlsplit(endpoint).hostname or endpoint
+        problem = tls_problem(str(error)) or "TLS handshake failed"
+        return AwsError(
+            f"TLS check of {host} failed: {problem}; if a proxy or stand-in signs with its"
+            " own CA, point AWS_CA_BUNDLE at its certificate"
+        )
     if isinstance(error, bx.EndpointConnectionError | bx.ConnectTimeoutError | bx.ReadTimeoutError):
         endpoint = getattr(error, "kwargs", {}).get("endpoint_url", "the AWS endpoint")
         return AwsError(f"cannot reach {endpoint}{where}: check the network or AWS_ENDPOINT_URL")

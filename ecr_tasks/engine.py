@@ -20,7 +20,14 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from ecr_tasks.errors import AuthRejected, EngineError, RepositoryNotFound, redact, secret_forms
+from ecr_tasks.errors import (
+    AuthRejected,
+    EngineError,
+    RepositoryNotFound,
+    redact,
+    secret_forms,
+    tls_problem,
+)
 
 _DIGEST_LINE = re.compile(r"^(?P<tag>\S+): digest: (?P<digest>sha256:[a-f0-9]{64}) size: ", re.M)
 
@@ -79,6 +86,12 @@ def classify(
     if _IMMUTABLE.search(stderr):
         return EngineError(
             f"{target} already exists and the repository's tags are immutable: push a new tag"
+        )
+    problem = tls_problem(stderr)
+    if problem is not None:
+        return EngineError(
+            f"TLS check of the registry failed for {target}: {problem}; trust its CA in the"
+            " engine (/etc/docker/certs.d/<host>/ca.crt or the system store)"
         )
     if _AUTH.search(stderr):
         return AuthRejected(f"registry rejected the credentials for {target}: {detail}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import re
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
@@ -55,6 +56,25 @@ class AuthRejected(EngineError):
 
 class RepositoryNotFound(AwsError):
     """The repository does not exist in the registry."""
+
+
+# How TLS failures read in Python's ssl module and in Go (docker, podman),
+# most precise first: Go wraps the x509 reason in a "tls: ..." sentence.
+_TLS_FAILURES = (
+    re.compile(r"x509: (?P<problem>[^\n\"]+)"),
+    re.compile(r"(?P<problem>certificate verify failed: [^(\]\n]+)", re.I),
+    re.compile(r"tls: (?P<problem>[^\n\"]+)"),
+)
+
+
+def tls_problem(text: str) -> str | None:
+    """The certificate problem a TLS failure names (e.g. ``certificate
+    signed by unknown authority``), or None if ``text`` is no TLS failure."""
+    for pattern in _TLS_FAILURES:
+        match = pattern.search(text)
+        if match:
+            return " ".join(match["problem"].split()).rstrip(" .:")
+    return None
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:

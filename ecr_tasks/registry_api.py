@@ -12,7 +12,7 @@ import ipaddress
 import urllib.error
 import urllib.request
 
-from ecr_tasks.errors import AuthRejected, EngineError, redact, secret_forms
+from ecr_tasks.errors import AuthRejected, EngineError, redact, secret_forms, tls_problem
 
 _MANIFEST_TYPES = ", ".join(
     (
@@ -65,4 +65,10 @@ def manifest_digest(
         ) from None
     except (urllib.error.URLError, OSError) as error:
         reason = redact(str(getattr(error, "reason", error)), secret_forms(user, password))
+        problem = tls_problem(reason)
+        if problem is not None:
+            raise EngineError(
+                f"TLS check of registry {host} failed: {problem}; if it signs with its own CA,"
+                " point SSL_CERT_FILE at a bundle that holds it"
+            ) from None
         raise EngineError(f"registry {host} is unreachable: {reason}") from None

@@ -54,7 +54,8 @@ def main() -> int:
                 tar.add(rootfs / "hello.txt", arcname="hello.txt")
             step(["docker", "import", str(work / "rootfs.tar"), "my-app:v1"], project, env)
             inv = [sys.executable, "-m", "invoke"]
-            step([*inv, "login", "push", "--tag", "v1"], project, env)
+            # As on ECR, the repository must exist: --create makes it first.
+            step([*inv, "login", "push", "--tag", "v1", "--create"], project, env)
             step(["docker", "rmi", "my-app:v1", f"{stack.registry}/my-app:v1"], project, env)
             step([*inv, "pull", "--tag", "v1"], project, env)
             step([*inv, "uri", "--tag", "v1", "--digest"], project, env)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import re
+import tarfile
 import urllib.request
 
 import pytest
@@ -18,6 +19,7 @@ from tests.conftest import (
     make_image,
     project_dir,
 )
+from tests.main_flow import Place, run_main_flow
 
 pytestmark = pytest.mark.e2e
 
@@ -34,6 +36,20 @@ def served_digest(registry: str, repo: str, tag: str, password: str) -> str | No
             "application/vnd.docker.distribution.manifest.list.v2+json"))})
     with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - loopback
         return answer.headers["Docker-Content-Digest"]
+
+
+def test_main_flow_with_the_registry_override(stack, user_env, tmp_path):
+    """The same job as test_real_hosts runs on ECR's real names, here through
+    ``ecr.registry`` on plain HTTP: both modes share ``run_main_flow``."""
+    project = project_dir(tmp_path, stack.registry, "  repo: main/flow\n")
+    payload = tmp_path / "hello.txt"
+    payload.write_text("hello from the main flow\n")
+    with tarfile.open(project / "rootfs.tar", "w") as tar:
+        tar.add(payload, arcname="hello.txt")
+    place = Place(stack.registry, "http", user_env)
+    run_main_flow(place, project, "main/flow", stack.password)
+    assert_no_issued_password(stack, *(p.read_text() for p in project.iterdir()
+                                       if p.suffix == ".yaml"))
 
 
 def test_login_push_then_pull_round_trip(stack, user_env, tmp_path):
