@@ -7,6 +7,7 @@ pyproject.toml, so the lists of what a job needs live in one place.
 from __future__ import annotations
 
 import shutil
+import tempfile
 from pathlib import Path
 
 import nox
@@ -36,10 +37,17 @@ def tests(session: nox.Session) -> None:
     of chosen tests (``nox -s tests -- tests/test_x.py``) only prints the report.
     """
     install(session, "tests", "docs")
-    session.run("coverage", "erase")
-    session.run("coverage", "run", "-m", "pytest", *session.posargs)
-    session.run("coverage", "combine", "--quiet")
-    session.run("coverage", "report", *(["--fail-under=0"] if session.posargs else []))
+    # Data files go where any user may write: one test runs the stand-in as an
+    # unprivileged user, and its coverage is saved like every other process's.
+    data = Path(tempfile.mkdtemp(prefix="ecr-tasks-coverage-"))
+    data.chmod(0o1777)
+    session.env["COVERAGE_FILE"] = str(data / ".coverage")
+    try:
+        session.run("coverage", "run", "-m", "pytest", *session.posargs)
+        session.run("coverage", "combine", "--quiet")
+        session.run("coverage", "report", *(["--fail-under=0"] if session.posargs else []))
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
 
 
 @nox.session
