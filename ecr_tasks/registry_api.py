@@ -54,6 +54,7 @@ def manifest_digest(
             digest: str | None = answer.headers.get("Docker-Content-Digest")
             return digest
     except urllib.error.HTTPError as error:
+        error.close()  # it holds the open response, left to the collector otherwise
         if error.code == 404:
             return None
         if error.code in (401, 403):
