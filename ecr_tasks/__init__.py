@@ -2,10 +2,23 @@
 
 ``from ecr_tasks import ns`` gives the task collection. Importing it stays
 cheap on purpose: boto3 is loaded only when a task needs AWS, so
-``inv --list`` is as fast as with an empty ``tasks.py``.
+``inv --list`` is as fast as with an empty ``tasks.py``. The collection
+itself is loaded on first use, so that ``ecr_tasks.naming`` (the host
+parser a credential helper needs) imports without invoke.
 """
 
+from __future__ import annotations
+
+from typing import Any
+
 from ecr_tasks._version import __version__
-from ecr_tasks.tasks import ns
 
 __all__ = ["__version__", "ns"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "ns":
+        from ecr_tasks.tasks import ns
+
+        return ns
+    raise AttributeError(f"module 'ecr_tasks' has no attribute {name!r}")

@@ -11,6 +11,7 @@ Files are written atomically (temp file, then rename) with mode 0600 in a
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -48,7 +49,7 @@ class NullCache:
 
     enabled: Literal[False] = False
 
-    def get(self, key: str) -> Token | None:
+    def get(self, key: str, quiet: bool = False) -> Token | None:
         return None
 
     def put(self, key: str, token: Token) -> None:
@@ -56,6 +57,14 @@ class NullCache:
 
     def drop(self, key: str) -> None:
         return None
+
+    @contextlib.contextmanager
+    def fetch_lock(self, key: str, wait: float = 0) -> Iterator[bool]:
+        yield False
+
+
+#: How long a login waits for another process that is fetching the same token.
+FETCH_WAIT = 30.0
 
 
 class TokenCache:
@@ -70,7 +79,9 @@ class TokenCache:
         """The file that holds the entry for ``key``."""
         return self.directory / f"{key}.json"
 
-    def get(self, key: str) -> Token | None:
+    def get(self, key: str, quiet: bool = False) -> Token | None:
+        """The fresh token under ``key``; ``quiet`` when asking a second time,
+        so that an unreadable file is warned about once."""
         path = self.path(key)
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
@@ -86,7 +97,8 @@ class TokenCache:
         except FileNotFoundError:
             return None
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
-            warn(f"ignoring unreadable token cache file {path.name} ({type(error).__name__})")
+            if not quiet:
+                warn(f"ignoring unreadable token cache file {path.name} ({type(error).__name__})")
             return None
         return token if is_fresh(token) else None
 
@@ -119,10 +131,48 @@ class TokenCache:
         with contextlib.suppress(FileNotFoundError):
             self.path(key).unlink()
 
+    @contextlib.contextmanager
+    def fetch_lock(self, key: str, wait: float = FETCH_WAIT) -> Iterator[bool]:
+        """Be the one process that fetches ``key``'s token; yields whether it is.
+
+        Logins that start together with an empty cache would each ask AWS,
+        and GetAuthorizationToken is rate limited per account and region.
+        The first takes this lock and fetches; the others wait for it, then
+        find the token in the cache. The wait is bounded: after ``wait``
+        seconds (a stuck holder) a process goes ahead on its own.
+        """
+        try:
+            self._ensure_dir()
+            fd = os.open(self.directory / f"{key}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError:
+            yield False  # no lock is better than no login
+            return
+        try:
+            held = _lock_within(fd, wait)
+            try:
+                yield held
+            finally:
+                if held:
+                    fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+
     def _ensure_dir(self) -> None:
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         if self.directory.stat().st_mode & 0o077:
             self.directory.chmod(0o700)
+
+
+def _lock_within(fd: int, wait: float) -> bool:
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.02)
 
 
 @contextlib.contextmanager

@@ -28,6 +28,7 @@ from invoke.exceptions import Exit
 from ecr_tasks import naming, settings
 from ecr_tasks.aws import Token
 from ecr_tasks.cache import FORMAT, is_fresh
+from ecr_tasks.engine_auth import auth_file, host_of_key
 from ecr_tasks.errors import ConfigError, EcrTasksError, RepositoryNotFound, exits_cleanly
 from ecr_tasks.login import Registries, Target
 
@@ -308,24 +309,6 @@ def check_token_cache(cache: TokenCache | NullCache, key: str, now: float | None
 # -- where the engine keeps credentials --------------------------------------
 
 
-def auth_file(engine: str, environ: Mapping[str, str] = os.environ) -> Path:
-    """The file ``<engine> login`` writes credentials to."""
-    if engine == "podman":
-        if environ.get("REGISTRY_AUTH_FILE"):
-            return Path(environ["REGISTRY_AUTH_FILE"])
-        if environ.get("XDG_RUNTIME_DIR"):
-            return Path(environ["XDG_RUNTIME_DIR"]) / "containers" / "auth.json"
-        return Path(f"/run/containers/{os.getuid()}/auth.json")  # podman's own fallback
-    default = "~/.finch" if engine == "finch" else "~/.docker"
-    return Path(os.path.expanduser(environ.get("DOCKER_CONFIG") or default)) / "config.json"
-
-
-def _host_of_key(key: str) -> str:
-    # config.json keys come as host, https://host or https://host/v1/; podman
-    # also scopes them by repository (host/team/app).
-    return key.split("://", 1)[-1].split("/", 1)[0].lower()
-
-
 def check_credential_store(
     engine: str,
     host: str,
@@ -347,7 +330,7 @@ def check_credential_store(
     if not isinstance(data, dict):
         return Check(label, FAIL, f"{path} is not a JSON object", f"fix or remove {path}")
     host = host.lower()
-    helpers = {_host_of_key(k): v for k, v in (data.get("credHelpers") or {}).items()}
+    helpers = {host_of_key(k): v for k, v in (data.get("credHelpers") or {}).items()}
     if host in helpers:
         helper, source = helpers[host], "credHelpers"
     else:
@@ -355,7 +338,7 @@ def check_credential_store(
     entries = [
         entry
         for key, entry in (data.get("auths") or {}).items()
-        if _host_of_key(key) == host and isinstance(entry, dict)
+        if host_of_key(key) == host and isinstance(entry, dict)
     ]
     # With a helper, docker still writes an empty {} under auths; only these
     # keys hold a usable secret.

@@ -163,10 +163,24 @@ def login(c: Any, engine: str, host: str, user: str, password: str, lock_dir: Pa
     return True
 
 
-def run(c: Any, argv: Sequence[str], action: str, target: str) -> str | None:
+def logout(c: Any, engine: str, host: str, lock_dir: Path) -> None:
+    """``<engine> logout <host>``; a registry it was not logged in to is no error."""
+    try:
+        with _config_lock(lock_dir):
+            # Hidden: the task prints its own line for each registry.
+            run(c, [engine, "logout", host], "logout", host, hide="both")
+    except EngineError as error:
+        # podman says "not logged into HOST" (exit 125) where docker says nothing.
+        if type(error) is not EngineError or "not logged in" not in str(error).lower():
+            raise
+
+
+def run(
+    c: Any, argv: Sequence[str], action: str, target: str, hide: str = "err"
+) -> str | None:
     """Run an engine command through invoke; its stdout, or None under ``--dry``."""
     try:
-        result = c.run(command_line(argv), warn=True, hide="err", pty=False, in_stream=False)
+        result = c.run(command_line(argv), warn=True, hide=hide, pty=False, in_stream=False)
     except FileNotFoundError:
         raise EngineError(f"{argv[0]} not found on PATH: install it or set ecr.engine") from None
     if result is None or _run_config(c).dry:

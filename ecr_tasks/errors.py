@@ -14,8 +14,6 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-from invoke.exceptions import Exit
-
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -104,6 +102,9 @@ def exits_cleanly(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except EcrTasksError as error:
+            # Imported here: naming (and so this module) must import without invoke.
+            from invoke.exceptions import Exit
+
             raise Exit(f"ecr-tasks: {error}", code=error.exit_code) from None
 
     return wrapper  # type: ignore[return-value]

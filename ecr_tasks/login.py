@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ecr_tasks import awsconfig, engine, naming
+from ecr_tasks import awsconfig, engine, engine_auth, naming
 from ecr_tasks.cache import cache_dir, cache_key, open_cache
 from ecr_tasks.errors import AuthRejected, EcrTasksError
 from ecr_tasks.settings import Settings
@@ -25,15 +25,24 @@ if TYPE_CHECKING:
 #: Accounts learnt in this process from a token's proxyEndpoint or STS, so
 #: that ``inv login push`` asks AWS for the account at most once.
 _known_accounts: dict[tuple[str | None, str], str] = {}
+#: Registries whose login ``inv --dry`` has shown in this process, so that
+#: ``inv --dry login push`` shows it once, as the real run would do it once.
+_shown_logins: set[tuple[str, str]] = set()
 
 
 @dataclass(frozen=True)
 class Target:
-    """One registry to log in to."""
+    """One registry to log in to.
+
+    ``host`` is set when the user named the registry by its host (a full
+    image reference, ``--registry``): that exact name is used, not one built
+    from the settings.
+    """
 
     region: str
     account: str | None = None
     public: bool = False
+    host: str | None = None
 
 
 @dataclass
@@ -53,6 +62,9 @@ class Registries:
         self._aws: Aws | None = None
         self._principal: str | None = None
         self._fetched: set[Target] = set()  # targets whose token came from AWS just now
+        # Tokens this task call already holds: with the cache off, a push
+        # that asks the registry before and after still makes one API call.
+        self._held: dict[Target, Token] = {}
 
     @property
     def aws(self) -> Aws:
@@ -66,6 +78,8 @@ class Registries:
 
     def host(self, target: Target, token: Token | None = None) -> str | None:
         """The host to log in to and to name images with, if it is known."""
+        if target.host:
+            return target.host
         if target.public:
             return self.settings.public_registry
         if self.settings.registry:
@@ -73,7 +87,7 @@ class Registries:
         account = (
             target.account
             or (token.account if token else None)
-            or self.known_account(target.region)
+            or self.local_account(target.region)
         )
         if account is None:
             return None
@@ -132,7 +146,9 @@ class Registries:
         found: dict[Target, Token] = {}
         missing: dict[tuple[str, bool], list[Target]] = {}
         for target in targets:
-            token = None if refresh else self.cache.get(self.cache_key(target))
+            token = None if refresh else self._held.get(target)
+            if token is None and not refresh:
+                token = self.cache.get(self.cache_key(target))
             if token is not None:
                 found[target] = token
             else:
@@ -140,18 +156,45 @@ class Registries:
         if missing:
             groups = list(missing.items())
             if len(groups) == 1:
-                results = [self._fetch(*groups[0])]
+                # Each group is (region and public, targets); mypy cannot spread it with *.
+                results = [self._fetch_once(groups[0][0], groups[0][1], recheck=not refresh)]
             else:
                 with ThreadPoolExecutor(max_workers=min(8, len(groups))) as pool:
-                    results = list(pool.map(lambda g: self._fetch(*g), groups))
+                    results = list(
+                        pool.map(
+                            lambda g: self._fetch_once(g[0], g[1], recheck=not refresh), groups
+                        )
+                    )
             for fetched in results:
                 found.update(fetched)
+        self._held.update(found)
         for target, token in found.items():
             # Only a token for the caller's own registry tells the default
             # account; one asked for with --account says nothing about it.
             if token.account and not target.public and target.account is None:
                 _known_accounts[(self.settings.profile, target.region)] = token.account
         return found
+
+    def _fetch_once(
+        self, group: tuple[str, bool], targets: list[Target], recheck: bool
+    ) -> dict[Target, Token]:
+        """``_fetch``, by one process at a time per region and principal.
+
+        Whoever waited for the lock looks in the cache again first: the
+        process that held it has most likely just put the token there.
+        """
+        region, public = group
+        with self.cache.fetch_lock(self.cache_key(Target(region, public=public))):
+            found: dict[Target, Token] = {}
+            if recheck:
+                for target in targets:
+                    token = self.cache.get(self.cache_key(target), quiet=True)
+                    if token is not None:
+                        found[target] = token
+            rest = [t for t in targets if t not in found]
+            if rest:
+                found.update(self._fetch(group, rest))
+            return found
 
     def _fetch(self, group: tuple[str, bool], targets: list[Target]) -> dict[Target, Token]:
         region, public = group
@@ -172,9 +215,38 @@ class Registries:
         return fetched
 
     def forget(self, target: Target) -> None:
+        self._held.pop(target, None)
         self.cache.drop(self.cache_key(target))
 
     # -- login --------------------------------------------------------------
+
+    def token_and_host(self, target: Target) -> tuple[str, Token]:
+        """``target``'s host and token, the account taken from the token."""
+        token = self.tokens([target]).get(target)
+        if token is None:
+            raise EcrTasksError(f"no token for account {target.account} in {target.region}")
+        return self.host(target, token) or self.registry(target.region), token
+
+    def ensure_login(self, c: Any, target: Target) -> str:
+        """Make sure the engine can use ``target``; the registry host.
+
+        The token comes from the cache while it is fresh (no API call), and
+        it names the account, so no STS call is needed either. The engine
+        logs in only when its stored login is not this very token, so a
+        task that logs in by itself costs nothing when nothing changed.
+        """
+        if c.config.run.dry:
+            host = self.host(target) or self.registry(target.region, dry=True)
+            if (self.settings.engine, host) not in _shown_logins:
+                engine.login(c, self.settings.engine, host, "AWS", "", self.cache_dir)
+                _shown_logins.add((self.settings.engine, host))
+            return host
+        host, token = self.token_and_host(target)
+        if not engine_auth.holds(
+            self.settings.engine, host, token.user, token.password, self.environ
+        ):
+            self._engine_login(c, target, host, token, fresh=False)
+        return host
 
     def login(self, c: Any, targets: list[Target], refresh: bool = False) -> list[Outcome]:
         """Log the engine in to every target; one outcome per target."""
@@ -183,6 +255,7 @@ class Registries:
             for target in targets:
                 host = self.host(target) or f"<account>.dkr.ecr.{target.region}.<suffix>"
                 engine.login(c, self.settings.engine, host, "AWS", "", self.cache_dir)
+                _shown_logins.add((self.settings.engine, host))
             return [Outcome(t, self.host(t) or "") for t in targets]
         try:
             tokens = self.tokens(targets, refresh)
@@ -208,6 +281,38 @@ class Registries:
             except EcrTasksError as error:
                 outcomes.append(Outcome(target, host, error))
         return outcomes
+
+    def logout(self, c: Any, target: Target) -> str:
+        """Log the engine out of ``target`` and drop its cached tokens; the host.
+
+        Under ``--dry`` only the engine command is shown: no AWS call, and
+        the cache is left as it is.
+        """
+        dry = c.config.run.dry
+        host = (
+            self.host(target)
+            or (self.registry(target.region, dry=True) if dry else None)
+            or self.host(Target(target.region, self.account(target.region)))
+        )
+        assert host is not None  # an account is known by now
+        engine.logout(c, self.settings.engine, host, self.cache_dir)
+        if not dry:
+            self._drop_tokens(target, host)
+        return host
+
+    def _drop_tokens(self, target: Target, host: str) -> None:
+        # A login with --account and one without keep separate entries for
+        # the same registry: the caller's own entry goes too when its token
+        # is for this registry's account (or ecr.registry makes them one).
+        self.forget(target)
+        if target.public:
+            return
+        account = target.account or naming.account_of_host(host)
+        if account:
+            self.forget(Target(target.region, account))
+        own = self.cache.get(self.cache_key(Target(target.region)))
+        if own is not None and (self.settings.registry or own.account == account):
+            self.forget(Target(target.region))
 
     def _engine_login(self, c: Any, target: Target, host: str, token: Token, fresh: bool) -> None:
         try:

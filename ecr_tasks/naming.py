@@ -39,6 +39,10 @@ IMAGE_RE = re.compile(
 )
 ENGINES = ("docker", "podman", "nerdctl", "finch")
 PUBLIC_REGISTRY = "public.ecr.aws"
+# AWS's dual-stack (IPv4 and IPv6) name for ECR Public.
+PUBLIC_REGISTRY_DUALSTACK = "ecr-public.aws.com"
+# ECR Public's API, and so its token, lives in this region only.
+PUBLIC_REGION = "us-east-1"
 
 
 def check_repo(value: object) -> str:
@@ -190,6 +194,81 @@ def registry_host(account: str, region: str, *, fips: bool = False, dualstack: b
         return f"{account}.{service}.{region}.{partition.dualstack_suffix}"
     service = "dkr.ecr-fips" if fips else "dkr.ecr"
     return f"{account}.{service}.{region}.{partition.dns_suffix}"
+
+
+def public_registry_host(*, dualstack: bool = False) -> str:
+    """ECR Public's registry host: ``public.ecr.aws``, or its dual-stack name."""
+    return PUBLIC_REGISTRY_DUALSTACK if dualstack else PUBLIC_REGISTRY
+
+
+@dataclass(frozen=True)
+class RegistryHost:
+    """What an ECR registry host name says about the registry it names.
+
+    ``account`` is None for ECR Public, whose host names no account.
+    """
+
+    account: str | None
+    region: str
+    partition: str
+    fips: bool = False
+    dualstack: bool = False
+    public: bool = False
+
+    @property
+    def host(self) -> str:
+        """The host name again, as :func:`registry_host` builds it."""
+        if self.public:
+            return public_registry_host(dualstack=self.dualstack)
+        assert self.account is not None  # every private host names one
+        return registry_host(self.account, self.region, fips=self.fips, dualstack=self.dualstack)
+
+
+# <account>.<service>.<region>.<domain>, the service label saying FIPS and
+# dual-stack; the domain must then be exactly the region's partition's own.
+_PRIVATE_HOST_RE = re.compile(
+    r"(?P<account>[0-9]{12})\.(?P<service>dkr\.ecr|dkr\.ecr-fips|dkr-ecr|dkr-ecr-fips)"
+    r"\.(?P<region>[a-z0-9-]+)\.(?P<domain>[a-z0-9.-]+)"
+)
+_NOT_ECR = (
+    "expected an ECR registry host such as 123456789012.dkr.ecr.eu-west-1.amazonaws.com "
+    "or public.ecr.aws; for a proxy or stand-in set ecr.registry"
+)
+
+
+def parse_registry_host(host: object) -> RegistryHost:
+    """The account, region and endpoint kind an ECR registry host names.
+
+    The inverse of :func:`registry_host` (and of :func:`public_registry_host`):
+    every host those build parses back to the same record. Anything else,
+    look-alikes included (another domain after the partition's, a missing
+    account, a wrong service label, a port), raises :class:`BadValue`.
+
+    >>> parse_registry_host("123456789012.dkr.ecr.eu-west-1.amazonaws.com").region
+    'eu-west-1'
+    """
+    text = _text("registry", host)
+    # DNS names ignore case; a trailing dot names the same host.
+    name = text.lower().removesuffix(".")
+    if name in (PUBLIC_REGISTRY, PUBLIC_REGISTRY_DUALSTACK):
+        return RegistryHost(
+            None, PUBLIC_REGION, "aws", dualstack=name == PUBLIC_REGISTRY_DUALSTACK, public=True
+        )
+    match = _PRIVATE_HOST_RE.fullmatch(name)
+    if match is None or not REGION_RE.fullmatch(match["region"]):
+        raise BadValue("registry", host, _NOT_ECR)
+    partition = partition_of(match["region"])
+    dualstack = match["service"].startswith("dkr-ecr")
+    domain = partition and (partition.dualstack_suffix if dualstack else partition.dns_suffix)
+    if partition is None or not domain or match["domain"] != domain:
+        raise BadValue("registry", host, _NOT_ECR)
+    return RegistryHost(
+        match["account"],
+        match["region"],
+        partition.name,
+        fips=match["service"].endswith("-fips"),
+        dualstack=dualstack,
+    )
 
 
 def image_ref(

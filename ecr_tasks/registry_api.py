@@ -1,7 +1,8 @@
 """Asking a registry itself: which digest a tag resolves to right now.
 
 A HEAD of ``/v2/<repo>/manifests/<reference>`` answers with the
-``Docker-Content-Digest`` header. ECR and the distribution registry both
+``Docker-Content-Digest`` header and the manifest's type; a GET of an
+image index lists the platforms it holds. ECR and the distribution registry both
 accept the login token as HTTP basic credentials there.
 """
 
@@ -9,8 +10,10 @@ from __future__ import annotations
 
 import base64
 import ipaddress
+import json
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 
 from ecr_tasks.errors import AuthRejected, EngineError, redact, secret_forms, tls_problem
 
@@ -35,15 +38,74 @@ def scheme(host: str) -> str:
         return "https"
 
 
+INDEX_TYPES = (
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+)
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What a tag resolves to: its digest and the kind of manifest it is."""
+
+    digest: str | None
+    media_type: str
+
+    @property
+    def is_index(self) -> bool:
+        """True for a multi-platform image index (or Docker manifest list)."""
+        return self.media_type in INDEX_TYPES
+
+
 def manifest_digest(
     host: str, repo: str, reference: str, user: str, password: str, timeout: float = 15
 ) -> str | None:
     """The digest ``repo:reference`` resolves to, or None if the registry has no such tag."""
+    found = manifest(host, repo, reference, user, password, timeout)
+    return found.digest if found else None
+
+
+def manifest(
+    host: str, repo: str, reference: str, user: str, password: str, timeout: float = 15
+) -> Manifest | None:
+    """What ``repo:reference`` resolves to (one HEAD request), or None if nothing."""
+    answer = _ask("HEAD", host, repo, reference, user, password, timeout)
+    if answer is None:
+        return None
+    digest, media_type, _ = answer
+    return Manifest(digest, media_type.split(";", 1)[0].strip())
+
+
+def index_platforms(
+    host: str, repo: str, reference: str, user: str, password: str, timeout: float = 15
+) -> list[str]:
+    """``os/architecture[/variant]`` of each image in the index ``repo:reference``."""
+    answer = _ask("GET", host, repo, reference, user, password, timeout)
+    if answer is None:
+        return []
+    try:
+        entries = json.loads(answer[2]).get("manifests") or []
+    except (ValueError, AttributeError):
+        return []
+    platforms = []
+    for entry in entries:
+        platform = (entry.get("platform") if isinstance(entry, dict) else None) or {}
+        parts = [platform.get("os"), platform.get("architecture"), platform.get("variant")]
+        name = "/".join(str(p) for p in parts if p)
+        # Attestations and other entries with no platform are not images to lose.
+        if name and name != "unknown/unknown":
+            platforms.append(name)
+    return list(dict.fromkeys(platforms))
+
+
+def _ask(
+    method: str, host: str, repo: str, reference: str, user: str, password: str, timeout: float
+) -> tuple[str | None, str, bytes] | None:
     url = f"{scheme(host)}://{host}/v2/{repo}/manifests/{reference}"
     basic = base64.b64encode(f"{user}:{password}".encode()).decode()
     request = urllib.request.Request(  # noqa: S310 - the scheme is http(s), set above
         url,
-        method="HEAD",
+        method=method,
         headers={
             "Accept": _MANIFEST_TYPES,
             "Authorization": f"Basic {basic}",
@@ -51,8 +113,12 @@ def manifest_digest(
     )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310
-            digest: str | None = answer.headers.get("Docker-Content-Digest")
-            return digest
+            body = answer.read(4 * 1024 * 1024) if method == "GET" else b""
+            return (
+                answer.headers.get("Docker-Content-Digest"),
+                answer.headers.get("Content-Type", ""),
+                body,
+            )
     except urllib.error.HTTPError as error:
         error.close()  # it holds the open response, left to the collector otherwise
         if error.code == 404:

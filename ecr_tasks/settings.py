@@ -38,13 +38,16 @@ DESCRIPTIONS: dict[str, str] = {
     "repo": "Repository name in the registry (e.g. team/my-app).",
     "region": "AWS region of the registry; falls back to AWS_REGION, then the profile.",
     "profile": "AWS profile to take credentials from; falls back to AWS_PROFILE.",
-    "account": "12-digit account id owning the registry; asked of AWS when unset.",
+    "account": "12-digit account id owning the registry (several: comma-separated); "
+    "asked of AWS when unset.",
     "registry": "host[:port] that replaces the computed registry host (proxy, mirror, stand-in).",
     "engine": "Container engine CLI: docker, podman, nerdctl or finch.",
     "fips": "Use the FIPS registry endpoint (dkr.ecr-fips).",
-    "dualstack": "Use the dual-stack (IPv4 and IPv6) registry endpoint (dkr-ecr).",
+    "dualstack": "Use the dual-stack (IPv4 and IPv6) registry endpoints (dkr-ecr, and "
+    "ecr-public.aws.com for ECR Public).",
     "cache": "Reuse cached login tokens; false turns the token cache off.",
-    "public_registry": "Host that --public logs in to (ECR Public).",
+    "public_registry": "Host that --public logs in to (ECR Public); ecr-public.aws.com "
+    "with dualstack.",
 }
 
 
@@ -86,6 +89,15 @@ def _as_list(value: Any) -> list[Any]:
 
 
 _SWITCH_DEFAULTS = {"fips": False, "dualstack": False, "cache": True}
+
+
+def _accounts(value: Any) -> list[Any]:
+    # INVOKE_ECR_ACCOUNT=111111111111,222222222222 names several, as the
+    # registries input of the amazon-ecr-login action does.
+    found: list[Any] = []
+    for item in _as_list(value):
+        found += [part.strip() for part in item.split(",")] if isinstance(item, str) else [item]
+    return found
 
 
 def _flag_bool(name: str, value: Any) -> bool:
@@ -138,16 +150,20 @@ def resolve(
             region_values = [own] if own else []
 
     registry = pick(None, "registry")
+    dualstack = _flag_bool("dualstack", pick(None, "dualstack"))
     public_registry = pick(None, "public_registry")
+    if dualstack and public_registry == naming.PUBLIC_REGISTRY:
+        # AWS's dual-stack name for ECR Public, unless another host was set.
+        public_registry = naming.public_registry_host(dualstack=True)
     return Settings(
         repo=naming.check_repo(r) if (r := pick(repo, "repo")) is not None else None,
         regions=_dedupe(naming.check_region(r) for r in region_values),
-        accounts=_dedupe(naming.check_account(a) for a in _as_list(pick(account, "account"))),
+        accounts=_dedupe(naming.check_account(a) for a in _accounts(pick(account, "account"))),
         profile=profile_value,
         registry=naming.check_registry(registry) if registry else None,
         engine=naming.check_engine(pick(None, "engine")),
         fips=_flag_bool("fips", pick(None, "fips")),
-        dualstack=_flag_bool("dualstack", pick(None, "dualstack")),
+        dualstack=dualstack,
         cache=_flag_bool("cache", config.get("cache")) if cache is None else cache,
         public_registry=naming.check_registry(public_registry),
     )

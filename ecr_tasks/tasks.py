@@ -1,4 +1,4 @@
-"""The task collection: ``login``, ``uri``, ``tag``, ``push``, ``pull``.
+"""The task collection: ``login``, ``logout``, ``uri``, ``tag``, ``push``, ``pull``.
 
 Task bodies stay short: they resolve settings, call the functions that do
 the work, and print one line per result. Every flag is checked before any
@@ -81,23 +81,79 @@ def _report(outcomes: list[Outcome], quiet: bool = False) -> None:
         raise Exit(f"ecr-tasks: {len(failures)} of {len(outcomes)} logins failed", code=1)
 
 
+_LOGIN_FLAGS = {
+    "region": "region to log in to; repeat to log in to several",
+    "account": "registry account id; repeat to log in to several (default: your own)",
+    "profile": _WHERE["profile"],
+    "registry": "ECR registry host to log in to, as in a full image reference; repeatable",
+    "public": "also log in to ECR Public (public.ecr.aws), token from us-east-1",
+}
+
+
+def _host_target(s: settings.Settings, host: str) -> Target:
+    """The registry a host names: ``ecr.registry`` itself, or a parsed ECR host."""
+    if s.registry and host.lower() == s.registry.lower():
+        return _one_target(s)
+    found = naming.parse_registry_host(host)
+    if found.public:
+        return Target(found.region, public=True, host=found.host)
+    return Target(found.region, found.account, host=found.host)
+
+
+def _image_parts(image: str) -> tuple[str, str, str | None, str | None]:
+    """(registry host, repository, tag, digest) of a full image reference."""
+    match = naming.IMAGE_RE.fullmatch(naming.check_image(image))
+    assert match is not None  # check_image passed
+    domain = match["domain"]
+    # Docker's rule: the first component names a registry only when it looks
+    # like a host (a dot, a port, or localhost); team/app is a repository.
+    if domain is None or not ("." in domain or ":" in domain or domain == "localhost"):
+        raise BadValue(
+            "image",
+            image,
+            "expected a full reference with its registry, such as "
+            "123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/app:v1",
+        )
+    return domain, naming.check_repo(match["path"]), match["tag"], match["digest"]
+
+
+def _followers(c: Any) -> list[dict[str, Any]]:
+    """What each of our tasks after ``login`` on the command line works with.
+
+    ``inv login push --region eu-west-1`` hands --region to push; login,
+    given no flags of its own, logs in to the registry push will use.
+    """
+    from ecr_tasks.chain import flags_after
+
+    found = []
+    for given in flags_after(login.body, (push.body, pull.body, tag.body, uri.body)):
+        hosts = _as_list(given.get("registry"))
+        image = str(given.get("image") or "")
+        domain = image.split("/", 1)[0] if "/" in image else ""
+        if "." in domain or ":" in domain:
+            hosts.append(domain)
+        found.append({**given, "registry": hosts})
+    return found
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value in (None, "", []):
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
 @task(
     auto_shortflags=False,
-    iterable=["region", "account"],
-    help={
-        "region": "region to log in to; repeat to log in to several",
-        "account": "registry account id; repeat to log in to several (default: your own)",
-        "profile": _WHERE["profile"],
-        "public": "also log in to ECR Public (public.ecr.aws), token from us-east-1",
-        "no-cache": "ignore the token cache and ask AWS for a new token",
-    },
+    iterable=["region", "account", "registry"],
+    help={**_LOGIN_FLAGS, "no-cache": "ignore the token cache and ask AWS for a new token"},
 )
 @exits_cleanly
 def login(
     c: Any,
-    region: list[str] | None = None,
-    account: list[str] | None = None,
+    region: str | list[str] | None = None,
+    account: str | list[str] | None = None,
     profile: str | None = None,
+    registry: list[str] | None = None,
     public: bool = False,
     no_cache: bool = False,
 ) -> None:
@@ -105,22 +161,89 @@ def login(
 
     One GetAuthorizationToken call per region (none while a cached token is
     fresh), then ``<engine> login --username AWS --password-stdin <registry>``
-    for every account and region pair, one line per registry.
+    for every account and region pair, one line per registry. ``--registry``
+    names a registry by its host instead, as a full image reference holds it.
+    push, pull and tag log in by themselves; ``login`` is for logging in
+    ahead of time, or to several registries at once.
     """
-    s = _settings(
-        c, region=region, account=account, profile=profile, cache=False if no_cache else None
-    )
-    targets = [Target(r, a) for r in s.regions for a in (s.accounts or (None,))]
-    if not public and not targets:
-        s.region  # noqa: B018 - raises the "no region" error
-    if s.registry and len(targets) > 1:
-        raise ConfigError("ecr.registry names one registry: drop it to log in to several")
-    if public:
-        targets.append(Target("us-east-1", public=True))
+    cache = False if no_cache else None
+    own = {"region": region, "account": account, "profile": profile, "registry": registry}
+    followers = [] if public or any(own.values()) else _followers(c)
+    s, targets = None, []
+    for given in followers or [own]:
+        one = _settings(
+            c,
+            region=given.get("region"),
+            account=given.get("account"),
+            profile=given.get("profile"),
+            cache=cache,
+        )
+        explicit = bool(given.get("region") or given.get("account"))
+        targets += _login_targets(one, given.get("registry") or [], public, explicit)
+        s = s or one
+    assert s is not None  # at least one round ran
+    targets = list(dict.fromkeys(targets))
     regs = Registries(s)
     outcomes = regs.login(c, targets)
     if not c.config.run.dry:
         _report(outcomes)
+
+
+@task(
+    auto_shortflags=False,
+    iterable=["region", "account", "registry"],
+    help={
+        "region": "region to log out of; repeat for several",
+        "account": "registry account id; repeat for several (default: your own)",
+        "profile": _WHERE["profile"],
+        "registry": "ECR registry host to log out of, as in a full image reference; repeatable",
+        "public": "also log out of ECR Public (public.ecr.aws)",
+    },
+)
+@exits_cleanly
+def logout(
+    c: Any,
+    region: str | list[str] | None = None,
+    account: str | list[str] | None = None,
+    profile: str | None = None,
+    registry: list[str] | None = None,
+    public: bool = False,
+) -> None:
+    """Log the container engine out of Amazon ECR and drop the cached tokens.
+
+    ``<engine> logout <registry>`` for each registry, as ``docker logout``
+    does it, and the token cache forgets their tokens, so the next login
+    asks AWS afresh. Takes the flags of ``login``.
+    """
+    s = _settings(c, region=region, account=account, profile=profile)
+    targets = _login_targets(s, registry or [], public, bool(region or account))
+    regs = Registries(s)
+    for target in targets:
+        host = regs.logout(c, target)
+        if not c.config.run.dry:
+            print(f"Logged out of {host}")
+
+
+def _login_targets(
+    s: settings.Settings, hosts: list[str], public: bool, explicit: bool
+) -> list[Target]:
+    """The registries ``login`` and ``logout`` work with, checked before any is.
+
+    Hosts named with --registry are exactly the registries; regions and
+    accounts add to them only when given as flags, not from the settings.
+    """
+    by_host = [_host_target(s, naming.check_registry(h)) for h in hosts]
+    targets: list[Target] = []
+    if not hosts or explicit:
+        targets = [Target(r, a) for r in s.regions for a in (s.accounts or (None,))]
+        if not public and not targets:
+            s.region  # noqa: B018 - raises the "no region" error
+        if s.registry and len(targets) > 1:
+            raise ConfigError("ecr.registry names one registry: drop it to log in to several")
+    targets += by_host
+    if public:
+        targets.append(Target(naming.PUBLIC_REGION, public=True))
+    return list(dict.fromkeys(targets))
 
 
 @task(
@@ -144,17 +267,19 @@ def uri(
     """Print the full registry reference of a repository and tag.
 
     The line is ``<registry>/<repo>[:<tag>]``. With no repository it prints
-    the registry host alone. When the account and region are known it makes
-    no network call and needs no credentials.
+    the registry host alone. Without ``--digest``, when the account and
+    region are known, it makes no network call and needs no credentials;
+    ``--digest`` asks the registry.
     """
     s = _settings(c, repo=repo, region=region, account=account, profile=profile)
     tag = naming.check_tag(tag) if tag is not None else None
     regs = Registries(s)
-    host = regs.registry(s.region)
     if not digest:
-        print(naming.image_ref(host, s.repo, tag))
+        print(naming.image_ref(regs.registry(s.region), s.repo, tag))
         return
     name, tag = _need_repo(s), tag or "latest"
+    # The registry is asked over HTTP with the token: no engine, no engine login.
+    host, _ = regs.token_and_host(_one_target(s))
     found = _registry_digest(regs, _one_target(s), host, name, tag)
     if found is None:
         raise EcrTasksError(f"{naming.image_ref(host, name, tag)} not found in the registry")
@@ -178,15 +303,14 @@ def _registry_digest(
 
 
 def _tag_all(
-    c: Any, s: settings.Settings, regs: Registries, tags: list[str], image: str | None
-) -> tuple[str, list[str]]:
+    c: Any, s: settings.Settings, host: str, tags: list[str], image: str | None
+) -> list[str]:
     repo = _need_repo(s)
     source = image if image is not None else f"{repo}:{tags[0]}"  # callers checked image
-    host = regs.registry(s.region, dry=c.config.run.dry)
     refs = [naming.image_ref(host, repo, t) for t in tags]
     for ref in refs:
         engine.run(c, [s.engine, "tag", source, ref], "tag", source)
-    return host, refs
+    return refs
 
 
 @task(iterable=["tag"], help=_IMAGE_FLAGS, auto_shortflags=False)
@@ -210,7 +334,9 @@ def tag(
     s = _settings(c, repo=repo, region=region, account=account, profile=profile)
     if image is not None:
         naming.check_image(image)
-    _, refs = _tag_all(c, s, Registries(s), tags, image)
+    _need_repo(s)
+    host = Registries(s).ensure_login(c, _one_target(s))
+    refs = _tag_all(c, s, host, tags, image)
     if not c.config.run.dry:
         for ref in refs:
             print(f"Tagged {ref}")
@@ -226,6 +352,7 @@ def tag(
         "scan-on-push": "with --create: scan images for vulnerabilities on push",
         "kms-key": "with --create: encrypt with this KMS key (default: AES256)",
         "no-verify": "skip asking the registry whether each tag resolves to the pushed digest",
+        "force": "push even over a tag that holds a multi-platform image index",
     },
 )
 @exits_cleanly
@@ -242,12 +369,18 @@ def push(
     scan_on_push: bool = False,
     kms_key: str | None = None,
     no_verify: bool = False,
+    force: bool = False,
 ) -> None:
     """Tag and push a local image to ECR, then print the pushed digest.
 
     ``--tag`` repeats: ``inv push --tag v1 --tag latest`` pushes the local
     ``<repo>:v1`` under both tags. Each tag is then checked against the
     registry, which must resolve it to the digest the engine reported.
+    It logs in by itself when the engine does not hold the token yet.
+
+    Nothing is lost silently: a tag that holds a multi-platform image index
+    is not pushed over without ``--force``, and ``--create`` flags that an
+    existing repository does not match stop the push before it starts.
     """
     tags = _need_tags(tag)
     s = _settings(c, repo=repo, region=region, account=account, profile=profile)
@@ -261,11 +394,17 @@ def push(
         raise ConfigError("--immutable, --scan-on-push and --kms-key only apply with --create")
     regs = Registries(s)
     repo_name, target = _need_repo(s), _one_target(s)
-    if create and not c.config.run.dry:
-        found = _ensure_repository(regs, s, repo_name, immutable, scan_on_push, kms_key)
-        if found.get("imageTagMutability", "").startswith("IMMUTABLE"):
-            _refuse_existing_tags(regs, target, regs.registry(s.region), repo_name, tags)
-    host, refs = _tag_all(c, s, regs, tags, image)
+    # Every check before the first change: the repository's settings, then
+    # what each tag holds now; only then the engine login, tag and push.
+    if not c.config.run.dry:
+        locked = False
+        if create:
+            found = _ensure_repository(regs, s, repo_name, immutable, scan_on_push, kms_key)
+            locked = found.get("imageTagMutability", "").startswith("IMMUTABLE")
+        host, _ = regs.token_and_host(target)
+        _refuse_overwrites(regs, target, host, repo_name, tags, locked=locked, force=force)
+    host = regs.ensure_login(c, target)
+    refs = _tag_all(c, s, host, tags, image)
     pushed: dict[str, str | None] = {}
     for the_tag, ref in zip(tags, refs, strict=True):
         out = _with_relogin(
@@ -308,16 +447,60 @@ def _verify_digests(
     return served_digests
 
 
-def _refuse_existing_tags(
-    regs: Registries, target: Target, host: str, repo: str, tags: list[str]
+def _refuse_overwrites(
+    regs: Registries,
+    target: Target,
+    host: str,
+    repo: str,
+    tags: list[str],
+    locked: bool,
+    force: bool,
 ) -> None:
-    """Stop before pushing anything when an immutable repository has a tag already."""
+    """Stop before pushing anything over what a push would silently lose.
+
+    A tag of an immutable repository (``locked``) cannot be pushed again;
+    a tag that holds a multi-platform index would keep one platform only.
+    One HEAD request per tag, and a GET for an index to name its platforms.
+    """
+    from ecr_tasks import registry_api
+
     for the_tag in tags:
-        if _registry_digest(regs, target, host, repo, the_tag) is not None:
+        served = _with_token(
+            regs,
+            target,
+            lambda token, the_tag=the_tag: registry_api.manifest(
+                host, repo, the_tag, token.user, token.password
+            ),
+        )
+        if served is None:
+            continue
+        if locked:
             raise EcrTasksError(
                 f"tag {the_tag!r} already exists in {repo}, whose tags are immutable: "
                 "push under a new tag"
             )
+        if served.is_index and not force:
+            platforms = _with_token(
+                regs,
+                target,
+                lambda token, the_tag=the_tag: registry_api.index_platforms(
+                    host, repo, the_tag, token.user, token.password
+                ),
+            )
+            listed = ", ".join(platforms) if platforms else "several platforms"
+            raise EcrTasksError(
+                f"tag {the_tag!r} in {repo} holds a multi-platform image index ({listed}): "
+                "pushing one image over it would drop them; pass --force to push anyway"
+            )
+
+
+def _with_token(regs: Registries, target: Target, ask: Any) -> Any:
+    """``ask(token)``; once more with a new token if the registry refuses the first."""
+    try:
+        return ask(regs.tokens([target])[target])
+    except AuthRejected:
+        regs.forget(target)
+        return ask(regs.tokens([target], refresh=True)[target])
 
 
 def _ensure_repository(
@@ -332,7 +515,7 @@ def _ensure_repository(
     from ecr_tasks.errors import RepositoryNotFound
 
     try:
-        return regs.aws.describe_repository(s.region, s.account, repo)
+        found = regs.aws.describe_repository(s.region, s.account, repo)
     except RepositoryNotFound:
         created = regs.aws.create_repository(
             s.region,
@@ -344,6 +527,36 @@ def _ensure_repository(
         )
         print(f"Created repository {repo}")
         return created
+    differences = _settings_differences(found, immutable, scan_on_push, kms_key)
+    if differences:
+        raise ConfigError(
+            f"repository {repo} already exists with {', '.join(differences)}: "
+            "change it in ECR or drop those flags; nothing was pushed"
+        )
+    return found
+
+
+def _settings_differences(
+    found: dict[str, Any], immutable: bool, scan_on_push: bool, kms_key: str | None
+) -> list[str]:
+    """What an existing repository lacks of the settings ``--create`` asked for."""
+    differences = []
+    if immutable and not found.get("imageTagMutability", "MUTABLE").startswith("IMMUTABLE"):
+        differences.append("mutable tags, not the immutable ones asked for")
+    if scan_on_push and not (found.get("imageScanningConfiguration") or {}).get("scanOnPush"):
+        differences.append("scan on push off, not on")
+    if kms_key:
+        encryption = found.get("encryptionConfiguration") or {}
+        actual = encryption.get("kmsKey") or ""
+        if encryption.get("encryptionType") != "KMS":
+            differences.append(
+                f"{encryption.get('encryptionType', 'AES256')} encryption, not KMS key {kms_key}"
+            )
+        # ECR reports a key's ARN; a key id matches its ARN's last part. An
+        # alias cannot be compared without asking KMS, so it is taken as given.
+        elif not kms_key.startswith("alias/") and kms_key not in (actual, actual.rsplit("/")[-1]):
+            differences.append(f"KMS key {actual}, not {kms_key}")
+    return differences
 
 
 @task(
@@ -352,6 +565,7 @@ def _ensure_repository(
         **_WHERE,
         "tag": "tag to pull (default: latest)",
         "digest": "pull this exact digest (sha256:...) instead of a tag",
+        "image": "full reference to pull, e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:v1",
     },
 )
 @exits_cleanly
@@ -363,17 +577,32 @@ def pull(
     account: str | None = None,
     region: str | None = None,
     profile: str | None = None,
+    image: str | None = None,
 ) -> None:
-    """Pull an image from ECR by tag or by digest."""
+    """Pull an image from ECR by tag or by digest, logging in first if needed.
+
+    ``--image`` takes a full reference, as Terraform outputs and deploy
+    files hold it: the account, region, repository and tag or digest all
+    come from it.
+    """
     if tag is not None and digest is not None:
         raise ConfigError("pass --tag or --digest, not both")
+    if image is not None and any(v is not None for v in (tag, digest, repo, account, region)):
+        raise ConfigError(
+            "--image names the registry, repository and tag: drop --repo, --tag, --digest, "
+            "--account and --region"
+        )
     tag = naming.check_tag(tag) if tag is not None else None
     digest = naming.check_digest(digest) if digest is not None else None
+    if image is not None:
+        domain, repo, tag, digest = _image_parts(image)
+        digest = naming.check_digest(digest) if digest is not None else None
     s = _settings(c, repo=repo, region=region, account=account, profile=profile)
+    target = _one_target(s) if image is None else _host_target(s, domain)
     regs = Registries(s)
-    repo_name, target = _need_repo(s), _one_target(s)
+    repo_name = _need_repo(s)
     ref = naming.image_ref(
-        regs.registry(s.region, dry=c.config.run.dry),
+        regs.ensure_login(c, target),
         repo_name,
         None if digest else tag or "latest",
         digest,
@@ -389,5 +618,5 @@ def pull(
 # Imported here, beside the collection it joins: doctor.py owns its task.
 from ecr_tasks.doctor import doctor  # noqa: E402
 
-ns = Collection("ecr", login, uri, tag, push, pull, doctor)
+ns = Collection("ecr", login, logout, uri, tag, push, pull, doctor)
 ns.configure({"ecr": dict(settings.DEFAULTS)})

@@ -72,6 +72,7 @@ def isolate(monkeypatch: Any, directory: Path) -> None:
     monkeypatch.setenv("DOCKER_CONFIG", str(directory / "docker"))
     # Accounts learnt by one test must not leak into the next.
     monkeypatch.setattr(login_module, "_known_accounts", {})
+    monkeypatch.setattr(login_module, "_shown_logins", set())
 
 
 def make_config(dry: bool = False, echo: bool = False, **ecr: Any) -> Config:

@@ -260,3 +260,30 @@ def test_decode_token() -> None:
     assert token.expires_at == expires.timestamp()
     assert token.account == "123456789012"
     assert decode_token(encoded, "http://127.0.0.1:5000", 1.5e9).account is None
+
+
+def test_fetch_lock_waits_a_bounded_time_for_another_holder(tmp_path: Path) -> None:
+    import time
+
+    from ecr_tasks.cache import TokenCache
+
+    cache = TokenCache(tmp_path / "cache")
+    with cache.fetch_lock("k") as first:
+        assert first
+        started = time.monotonic()
+        # Another holder (a second open file, as another process has) waits, then gives up.
+        with cache.fetch_lock("k", wait=0.3) as second:
+            assert not second
+        assert time.monotonic() - started >= 0.3
+        with cache.fetch_lock("other", wait=0) as unrelated:
+            assert unrelated  # one lock per key
+    with cache.fetch_lock("k", wait=0) as after:
+        assert after
+    assert (tmp_path / "cache" / "k.lock").stat().st_mode & 0o777 == 0o600
+
+
+def test_null_cache_never_locks(tmp_path: Path) -> None:
+    from ecr_tasks.cache import NullCache
+
+    with NullCache().fetch_lock("k") as held:
+        assert not held

@@ -5,6 +5,7 @@ registry, dockerd), with nothing but a copy of tasks.py and an invoke.yaml."""
 from __future__ import annotations
 
 import base64
+import json
 import re
 import tarfile
 import urllib.request
@@ -15,9 +16,11 @@ from tests.conftest import (
     assert_no_issued_password,
     create_repo,
     docker,
+    docker_auths,
     inv,
     make_image,
     project_dir,
+    token_files,
 )
 from tests.main_flow import Place, run_main_flow
 
@@ -138,3 +141,35 @@ def test_tasks_py_nested_in_a_users_collection(stack, user_env, tmp_path):
     logged = inv(["ecr.login"], project, user_env)
     assert logged.returncode == 0, logged.stderr
     assert f"Logged in to {stack.registry}" in logged.stdout
+
+
+def test_push_then_pull_with_no_login_first_is_the_whole_job(stack, faults, own_env, tmp_path):
+    # No `inv login` ever: push logs in by itself, and nothing shows a failed try.
+    project = project_dir(tmp_path, stack.registry, "  repo: whole-job\n")
+    make_image("whole-job:v1", own_env, tmp_path, seed="whole")
+    pushed = inv(["push", "--create", "--tag", "v1"], project, own_env)
+    assert pushed.returncode == 0, pushed.stderr
+    assert pushed.stdout.count("The push refers to repository") == 1, pushed.stdout
+    assert "unauthorized" not in (pushed.stdout + pushed.stderr).lower()
+    match = re.search(r"Pushed \S+/whole-job:v1 (sha256:[a-f0-9]{64})", pushed.stdout)
+    assert match, pushed.stdout
+    assert stack.registry in docker_auths(own_env)  # the engine holds the login now
+
+    # A machine that never logged in pulls by the full reference alone.
+    fresh = {**own_env, "DOCKER_CONFIG": str(tmp_path / "fresh-docker-config")}
+    docker(["rmi", "whole-job:v1", f"{stack.registry}/whole-job:v1"], own_env)
+    ref = f"{stack.registry}/whole-job:v1"
+    faults.reset_counts()
+    pulled = inv(["pull", "--image", ref], project, fresh)
+    assert pulled.returncode == 0, pulled.stderr
+    assert pulled.stdout.splitlines()[-1] == f"Pulled {ref} {match.group(1)}"
+    assert faults.count("GetAuthorizationToken") == 0  # the cached token served
+    assert stack.registry in docker_auths(fresh)
+    [entry] = token_files(own_env)
+    assert_no_password(json.loads(entry.read_text())["password"], pushed, pulled)
+
+
+def assert_no_password(password: str, *runs) -> None:
+    for run in runs:
+        for form in (password, base64.b64encode(f"AWS:{password}".encode()).decode()):
+            assert form not in run.stdout + run.stderr

@@ -15,6 +15,7 @@ import pytest
 from tests.conftest import (
     assert_one_clear_line,
     assert_state_valid,
+    basic_auth,
     create_repo,
     docker_auths,
     inv,
@@ -187,6 +188,32 @@ def test_ten_concurrent_logins_share_one_cache_and_one_docker_config(
     faults.reset_counts()
     cached = inv(["login"], project, own_env)
     assert cached.returncode == 0 and faults.counts == {}, "the shared cache entry was not used"
+
+
+CROWD = 20
+
+
+def test_a_crowd_of_cold_logins_makes_one_api_call(
+    stack, faults, own_env, tmp_path, record_property
+):
+    # 20 jobs on one runner start at once with an empty shared cache: one of
+    # them asks AWS, the others wait for it and use its token.
+    project = project_dir(tmp_path, stack.registry)
+    assert token_files(own_env) == []
+    results = inv_together([(["login"], project, own_env)] * CROWD, timeout=300)
+    for code, out, err in results:
+        assert code == 0, err
+        assert f"Logged in to {stack.registry}" in out
+        assert "Traceback" not in err and "warning" not in err, err
+    calls = faults.count(GET_TOKEN)
+    record_property("api_calls_for_20_cold_logins", calls)
+    print(f"\n{CROWD} concurrent cold logins made {calls} GetAuthorizationToken call(s)")
+    assert calls == 1
+    assert sum(faults.counts.values()) == 1  # and no STS call either
+    [entry] = token_files(own_env)
+    token = json.loads(entry.read_text())["password"]
+    assert docker_auths(own_env)[stack.registry]["auth"] == basic_auth("AWS", token)
+    assert_state_valid(own_env)
 
 
 @pytest.fixture

@@ -218,3 +218,56 @@ def test_public_login_uses_the_ecr_public_api(stack, faults, own_env, tmp_path):
     assert both.returncode == 0, both.stderr
     assert faults.counts == {GET_TOKEN: 1}
     assert len(token_files(env)) == 2 and entry.exists()
+
+
+def test_comma_separated_account_variable_logs_in_to_each(stack, faults, engine_env, tmp_path):
+    env, calls = engine_env
+    project = unregistered_project(tmp_path, "podman")
+    env = {**env, "INVOKE_ECR_ACCOUNT": ",".join(ACCOUNTS)}
+    result = inv(["login", "--region", REGIONS[1]], project, env)
+    assert result.returncode == 0, result.stderr
+    hosts = [ecr_host(a, REGIONS[1]) for a in ACCOUNTS]
+    assert result.stdout.splitlines() == [f"Logged in to {host}" for host in hosts]
+    assert faults.count(GET_TOKEN) == 1  # one call for both accounts of the region
+    by_host = {call["args"][-1]: call["stdin"] for call in engine_calls(calls)}
+    assert by_host == cached_passwords(env)
+    assert set(by_host) == set(hosts)
+
+
+def test_login_registry_takes_account_and_region_from_the_host(
+    stack, faults, engine_env, tmp_path
+):
+    env, calls = engine_env
+    project = unregistered_project(tmp_path, "podman")
+    hosts = [ecr_host(ACCOUNTS[1], REGIONS[1]), ecr_host(ACCOUNTS[0], REGIONS[0])]
+    result = inv(["login", "--registry", hosts[0], "--registry", hosts[1]], project, env)
+    assert result.returncode == 0, result.stderr
+    assert sorted(result.stdout.splitlines()) == sorted(f"Logged in to {h}" for h in hosts)
+    assert faults.count(GET_TOKEN) == 2  # one per region, none to STS
+    assert faults.counts.keys() == {GET_TOKEN}
+    by_host = {call["args"][-1]: call["stdin"] for call in engine_calls(calls)}
+    assert by_host == cached_passwords(env)
+    assert set(by_host) == set(hosts)
+
+
+def cached_passwords(env: dict[str, str]) -> dict[str, str]:
+    """{registry host: password} of the token cache's entries."""
+    import json
+
+    entries = [json.loads(path.read_text()) for path in token_files(env)]
+    return {entry["host"]: entry["password"] for entry in entries}
+
+
+def test_public_login_with_dualstack_uses_the_dual_stack_host(
+    stack, faults, engine_env, tmp_path
+):
+    env, calls = engine_env
+    project = unregistered_project(tmp_path, "podman")
+    (project / "invoke.yaml").write_text("ecr:\n  engine: podman\n  dualstack: true\n")
+    result = inv(["login", "--public"], project, env)
+    assert result.returncode == 0, result.stderr
+    assert "Logged in to ecr-public.aws.com" in result.stdout.splitlines()
+    assert "public.ecr.aws" not in result.stdout
+    assert faults.count(GET_PUBLIC_TOKEN) == 1
+    by_host = {call["args"][-1]: call["stdin"] for call in engine_calls(calls)}
+    assert by_host["ecr-public.aws.com"] == cached_passwords(env)["ecr-public.aws.com"]

@@ -405,3 +405,131 @@ def test_host_of_endpoint(endpoint: str, host: str) -> None:
 )
 def test_account_of_host(host: str, account: str | None) -> None:
     assert naming.account_of_host(host) == account
+
+
+# -- parse_registry_host: the inverse of registry_host -------------------------
+
+_R = naming.RegistryHost
+HOST_TABLE = [
+    pytest.param(f"{A}.dkr.ecr.us-east-1.amazonaws.com", _R(A, "us-east-1", "aws"), id="aws"),
+    pytest.param(
+        f"{A}.dkr.ecr-fips.us-gov-west-1.amazonaws.com",
+        _R(A, "us-gov-west-1", "aws-us-gov", fips=True),
+        id="fips-govcloud",
+    ),
+    pytest.param(
+        f"{A}.dkr-ecr.eu-west-1.on.aws", _R(A, "eu-west-1", "aws", dualstack=True), id="dualstack"
+    ),
+    pytest.param(
+        f"{A}.dkr-ecr-fips.us-east-1.on.aws",
+        _R(A, "us-east-1", "aws", fips=True, dualstack=True),
+        id="dualstack-fips",
+    ),
+    pytest.param(
+        f"{A}.dkr.ecr.cn-north-1.amazonaws.com.cn", _R(A, "cn-north-1", "aws-cn"), id="china"
+    ),
+    pytest.param(
+        f"{A}.dkr.ecr.us-iso-east-1.c2s.ic.gov", _R(A, "us-iso-east-1", "aws-iso"), id="iso"
+    ),
+    pytest.param(
+        f"{A}.dkr.ecr.ap-future-9.amazonaws.com", _R(A, "ap-future-9", "aws"), id="by-pattern"
+    ),
+    pytest.param("public.ecr.aws", _R(None, "us-east-1", "aws", public=True), id="public"),
+    pytest.param(
+        "ecr-public.aws.com",
+        _R(None, "us-east-1", "aws", dualstack=True, public=True),
+        id="public-dualstack",
+    ),
+]
+
+
+@pytest.mark.parametrize(("host", "record"), HOST_TABLE)
+def test_parse_registry_host_both_directions(host: str, record: naming.RegistryHost) -> None:
+    assert naming.parse_registry_host(host) == record
+    assert record.host == host  # building from the record gives the host back
+    if not record.public:
+        built = naming.registry_host(
+            record.account, record.region, fips=record.fips, dualstack=record.dualstack
+        )
+        assert naming.parse_registry_host(built) == record
+
+
+@pytest.mark.parametrize(
+    "region", ["us-east-1", "eu-central-2", "us-gov-east-1", "cn-northwest-1", "eusc-de-east-1"]
+)
+@pytest.mark.parametrize("fips", [False, True])
+@pytest.mark.parametrize("dualstack", [False, True])
+def test_every_built_host_parses_back(region: str, fips: bool, dualstack: bool) -> None:
+    try:
+        host = naming.registry_host(A, region, fips=fips, dualstack=dualstack)
+    except BadValue:
+        assert dualstack  # only a partition without dual-stack names refuses
+        return
+    parsed = naming.parse_registry_host(host)
+    assert (parsed.account, parsed.region, parsed.fips, parsed.dualstack) == (
+        A,
+        region,
+        fips,
+        dualstack,
+    )
+    assert parsed.partition == naming.partition_of(region).name
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        pytest.param(f"{A}.DKR.ECR.US-EAST-1.AMAZONAWS.COM", id="upper-case"),
+        pytest.param(f"{A}.dkr.ecr.us-east-1.amazonaws.com.", id="trailing-dot"),
+    ],
+)
+def test_parse_registry_host_reads_dns_spellings(host: str) -> None:
+    assert naming.parse_registry_host(host) == _R(A, "us-east-1", "aws")
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        pytest.param(f"{A}.dkr.ecr.us-east-1.amazonaws.com.evil.example", id="suffix-added"),
+        pytest.param(f"evil.{A}.dkr.ecr.us-east-1.amazonaws.com", id="prefix-added"),
+        pytest.param("dkr.ecr.us-east-1.amazonaws.com", id="no-account"),
+        pytest.param("12345678901.dkr.ecr.us-east-1.amazonaws.com", id="11-digit-account"),
+        pytest.param(f"{A}.ecr.us-east-1.amazonaws.com", id="wrong-service"),
+        pytest.param(f"{A}.api.ecr.us-east-1.amazonaws.com", id="api-host"),
+        pytest.param(f"{A}.dkr.ecr.us-east-1.amazonaws.com:443", id="with-port"),
+        pytest.param(f"{A}.dkr.ecr.mars-north-1.amazonaws.com", id="unknown-region"),
+        pytest.param(f"{A}.dkr.ecr.cn-north-1.amazonaws.com", id="wrong-partition-domain"),
+        pytest.param(f"{A}.dkr.ecr.us-east-1.on.aws", id="dualstack-domain-classic-label"),
+        pytest.param(f"{A}.dkr-ecr.us-east-1.amazonaws.com", id="classic-domain-dualstack-label"),
+        pytest.param(f"{A}.dkr-ecr.cn-north-1.amazonaws.com.cn", id="dualstack-not-offered"),
+        pytest.param(f"{A}.dkr.ecr.us-east-1.amazonaws.co", id="domain-cut-short"),
+        pytest.param("public.ecr.aws.evil.example", id="public-look-alike"),
+        pytest.param("ecr.aws", id="public-cut-short"),
+        pytest.param("127.0.0.1:5000", id="stand-in"),
+        pytest.param("docker.io", id="docker-hub"),
+    ],
+)
+def test_parse_registry_host_refuses_look_alikes(host: object) -> None:
+    with pytest.raises(BadValue, match="invalid registry") as raised:
+        naming.parse_registry_host(host)
+    assert "ecr.registry" in str(raised.value)
+    assert len(str(raised.value).splitlines()) == 1
+
+
+@pytest.mark.parametrize("host", _cases(["", None, 42]))
+def test_parse_registry_host_refuses_non_text(host: object) -> None:
+    with pytest.raises(BadValue, match="invalid registry"):
+        naming.parse_registry_host(host)
+
+
+def test_naming_imports_without_invoke_or_botocore() -> None:
+    # A credential helper parses one host per call: it must not pay for invoke.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from ecr_tasks.naming import parse_registry_host as p;"
+        f"p('{A}.dkr.ecr.us-east-1.amazonaws.com');"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'invoke', 'botocore', 'boto3'}))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

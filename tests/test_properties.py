@@ -310,6 +310,7 @@ def offline(
         patch.setattr(aws, "Aws", FakeAws)
         patch.setattr(engine, "subprocess", ENGINE_PROCESS)
         patch.setattr(registry_api, "manifest_digest", lambda *args, **kwargs: DIGEST)
+        patch.setattr(registry_api, "manifest", lambda *args, **kwargs: None)
         yield
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
     capture = request.config.pluginmanager.get_plugin("capturemanager")
@@ -347,6 +348,7 @@ def call(name: str, config: dict, flags: dict, capsys: Any, dry: bool = False) -
     ENGINE_PROCESS.calls.clear()
     FakeAws.instances.clear()
     login_module._known_accounts.clear()
+    login_module._shown_logins.clear()
     capsys.readouterr()
     c = RecordingContext(make_config(dry=dry, **config))
     exit = None
@@ -439,6 +441,10 @@ def violations(name: str, config: dict, flags: dict) -> list[str]:
             found.append("kms key")
         if (flags.get("immutable") or flags.get("scan_on_push") or kms) and not flags.get("create"):
             found.append("--create options without --create")
+        elif flags.get("immutable") or flags.get("scan_on_push") or kms:
+            # The fake's repository exists with every default (mutable tags,
+            # no scan on push, AES256): what was asked for differs from it.
+            found.append("--create settings an existing repository lacks")
     if name == "pull":
         if flags.get("tag") is not None and flags.get("digest") is not None:
             found.append("tag and digest")
@@ -552,7 +558,19 @@ def check_tag_commands(config: dict, flags: dict, outcome: Outcome) -> None:
         assert SAFE_IMAGE.fullmatch(argv[-1])
 
 
+def check_self_login(config: dict, flags: dict, outcome: Outcome) -> None:
+    """tag, push and pull log in by themselves: to their own registry, at most
+    once, the password on stdin only."""
+    assert len(outcome.logins) <= 1
+    engine_name = config.get("engine", "docker")
+    login_argv = [engine_name, "login", "--username", "AWS", "--password-stdin"]
+    for argv, stdin in outcome.logins:
+        assert argv == [*login_argv, expected_host(config, flags)]
+        assert stdin is not None and stdin.startswith(PASSWORD_PREFIX)
+
+
 def check_tag(config: dict, flags: dict, outcome: Outcome) -> None:
+    check_self_login(config, flags, outcome)
     check_tag_commands(config, flags, outcome)
     assert len(outcome.commands) == len(_tags(flags))
     host, repo = expected_host(config, flags), _repo(config, flags)
@@ -560,6 +578,7 @@ def check_tag(config: dict, flags: dict, outcome: Outcome) -> None:
 
 
 def check_push(config: dict, flags: dict, outcome: Outcome) -> None:
+    check_self_login(config, flags, outcome)
     check_tag_commands(config, flags, outcome)
     host, repo, tags = expected_host(config, flags), _repo(config, flags), _tags(flags)
     refs = [f"{host}/{repo}:{t}" for t in tags]
@@ -571,6 +590,7 @@ def check_push(config: dict, flags: dict, outcome: Outcome) -> None:
 
 
 def check_pull(config: dict, flags: dict, outcome: Outcome) -> None:
+    check_self_login(config, flags, outcome)
     host, repo = expected_host(config, flags), _repo(config, flags)
     digest = flags.get("digest")
     ref = f"{host}/{repo}@{digest}" if digest else f"{host}/{repo}:{flags.get('tag') or 'latest'}"
@@ -761,10 +781,12 @@ def test_valid_tag_and_push_succeed(
     flags = {"tag": tags, "image": image, **where}
     for name in ("tag", "push"):
         extra = {"no_verify": True} if name == "push" else {}
-        with no_aws_client():  # account, region known: no AWS needed
-            outcome = call(name, config, {**flags, **extra}, capsys)
+        outcome = call(name, config, {**flags, **extra}, capsys)
         assert outcome.exit is None, outcome.exit.message
         judge(name, config, flags, outcome)
+        # Account and region known: a token (or the cache) and one login, no STS.
+        assert len(outcome.logins) == 1
+        assert {call[0] for call in outcome.aws_calls} <= {"registry_tokens"}
 
 
 @VALID

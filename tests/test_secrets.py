@@ -230,3 +230,27 @@ def test_an_engine_that_repeats_the_password_is_redacted(stack, faults, own_env,
         run = inv(["login", "--no-cache"], project, {**env, "FAKE_ENGINE_ERROR": error})
         assert run.returncode != 0 and stack.registry in run.stderr, run.stderr
         assert_no_issued_password(stack, run.stdout, run.stderr)
+
+
+@pytest.mark.parametrize("flag", ["--echo", "--debug"])
+def test_logging_in_by_itself_and_logout_never_show_the_password(
+    stack, faults, own_env, tmp_path, flag
+):
+    # No `inv login`: push and pull get their token and log in on their own.
+    repo = f"secret-self{flag.strip('-')}"
+    project = project_dir(tmp_path, stack.registry, f"  repo: {repo}\n")
+    make_image(f"{repo}:v1", own_env, tmp_path, seed=f"self{flag}")
+    push = inv([flag, "push", "--create", "--tag", "v1"], project, own_env)
+    assert push.returncode == 0, push.stderr
+    fresh = {**own_env, "DOCKER_CONFIG": str(tmp_path / "fresh"), "INVOKE_ECR_CACHE": "false"}
+    pull = inv([flag, "pull", "--image", f"{stack.registry}/{repo}:v1"], project, fresh)
+    assert pull.returncode == 0, pull.stderr
+    out = inv([flag, "logout"], project, own_env)
+    assert out.returncode == 0, out.stderr
+    assert faults.count("GetAuthorizationToken") >= 2  # real tokens flowed
+    if flag == "--echo":
+        line = f"docker login --username AWS --password-stdin {stack.registry}"
+        assert line in push.stdout and line in pull.stdout
+        assert f"docker logout {stack.registry}" in out.stdout
+    for run in (push, pull, out):
+        assert_no_issued_password(stack, run.stdout, run.stderr)

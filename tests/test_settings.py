@@ -216,6 +216,27 @@ def test_lists_dedupe_and_keep_order(aws_env: dict[str, str]) -> None:
     assert (s.region, s.account) == ("us-east-1", "210987654321")
 
 
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        pytest.param("111111111111,222222222222", ["111111111111", "222222222222"], id="two"),
+        pytest.param(" 111111111111 , 222222222222 ", ["111111111111", "222222222222"],
+                     id="spaces"),
+        pytest.param("111111111111,111111111111", ["111111111111"], id="deduplicated"),
+        pytest.param(["111111111111,222222222222", "333333333333"],
+                     ["111111111111", "222222222222", "333333333333"], id="in-a-list"),
+    ],
+)  # fmt: skip
+def test_comma_separated_accounts(aws_env: dict[str, str], value: object, expected: list) -> None:
+    assert settings.resolve({"account": value}, environ=aws_env).accounts == expected
+
+
+@pytest.mark.parametrize("value", ["111111111111,", "111111111111,,222222222222", "1111,2222"])
+def test_comma_separated_accounts_are_each_checked(aws_env: dict[str, str], value: str) -> None:
+    with pytest.raises(BadValue, match="invalid account id"):
+        settings.resolve({"account": value}, environ=aws_env)
+
+
 def test_account_from_yaml_int(aws_env: dict[str, str]) -> None:
     assert settings.resolve({"account": 123456789012}, environ=aws_env).account == "123456789012"
     with pytest.raises(BadValue, match="quote it in YAML"):
@@ -250,3 +271,19 @@ def test_values_pass_through(aws_env: dict[str, str]) -> None:
 
 def test_every_default_is_described() -> None:
     assert set(settings.DESCRIPTIONS) == set(settings.DEFAULTS)
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        pytest.param({}, "public.ecr.aws", id="default"),
+        pytest.param({"dualstack": True}, "ecr-public.aws.com", id="dualstack"),
+        pytest.param({"dualstack": "true"}, "ecr-public.aws.com", id="dualstack-from-env"),
+        pytest.param({"dualstack": True, "public_registry": "127.0.0.1:5000"}, "127.0.0.1:5000",
+                     id="set-host-wins"),
+    ],
+)  # fmt: skip
+def test_public_registry_with_dualstack(
+    aws_env: dict[str, str], config: dict, expected: str
+) -> None:
+    assert settings.resolve(config, environ=aws_env).public_registry == expected

@@ -41,6 +41,8 @@ def offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeEngineProces
     monkeypatch.setattr(aws, "Aws", NoAws)
     fake = FakeEngineProcess()
     monkeypatch.setattr(engine, "subprocess", fake)
+    # Before a push, the registry is asked what each tag holds: nothing yet.
+    monkeypatch.setattr(registry_api, "manifest", lambda *args, **kwargs: None)
     FakeAws.instances.clear()
     return fake
 
@@ -159,7 +161,9 @@ def test_uri_digest(
         ),
     ],
 )
-def test_tag(capsys: pytest.CaptureFixture, flags: dict, expected: list[str]) -> None:
+def test_tag(
+    fake_aws: type[FakeAws], capsys: pytest.CaptureFixture, flags: dict, expected: list[str]
+) -> None:
     c = make_context(
         run={cmd: Result() for cmd in expected}, registry=REGISTRY, repo="my-app", **WHERE
     )
@@ -169,14 +173,14 @@ def test_tag(capsys: pytest.CaptureFixture, flags: dict, expected: list[str]) ->
     assert capsys.readouterr().out == "".join(f"Tagged {ref}\n" for ref in refs)
 
 
-def test_tag_with_the_engine_setting() -> None:
+def test_tag_with_the_engine_setting(fake_aws: type[FakeAws]) -> None:
     expected = f"podman tag app:v1 {ECR_HOST}/app:v1"
     c = make_context(run={expected: Result()}, engine="podman", **WHERE)
     tasks.tag(c, tag=["v1"], repo="app")
     assert commands(c) == [expected]
 
 
-def test_tag_given_as_a_string_is_one_tag() -> None:
+def test_tag_given_as_a_string_is_one_tag(fake_aws: type[FakeAws]) -> None:
     # A user's own task may call push(c, tag="v1"): that is one tag, not "v" and "1".
     expected = f"docker tag app:v1 {REGISTRY}/app:v1"
     c = make_context(run={expected: Result()}, registry=REGISTRY, **WHERE)
@@ -191,7 +195,7 @@ def test_tag_dry(capsys: pytest.CaptureFixture) -> None:
     assert "Tagged" not in capsys.readouterr().out
 
 
-def test_tag_missing_local_image_is_one_line() -> None:
+def test_tag_missing_local_image_is_one_line(fake_aws: type[FakeAws]) -> None:
     c = make_context(
         run=Result(exited=1, stderr="Error response from daemon: No such image: app:v1"),
         registry=REGISTRY,
@@ -215,7 +219,7 @@ def _push_run(host: str, repo: str, tags: list[str], source: str, digests: dict)
     return run
 
 
-def test_push_no_verify(capsys: pytest.CaptureFixture) -> None:
+def test_push_no_verify(fake_aws: type[FakeAws], capsys: pytest.CaptureFixture) -> None:
     run = _push_run(
         REGISTRY, "my-app", ["v1", "latest"], "my-app:v1", {"v1": DIGEST, "latest": DIGEST}
     )
@@ -232,7 +236,7 @@ def test_push_no_verify(capsys: pytest.CaptureFixture) -> None:
     )
 
 
-def test_push_image_flag(capsys: pytest.CaptureFixture) -> None:
+def test_push_image_flag(fake_aws: type[FakeAws], capsys: pytest.CaptureFixture) -> None:
     run = _push_run(ECR_HOST, "app", ["v1"], "build:123", {"v1": OTHER_DIGEST})
     c = make_context(run=run, **WHERE)
     tasks.push(c, tag=["v1"], image="build:123", repo="app", no_verify=True)
@@ -265,7 +269,9 @@ def test_push_digest_mismatch_fails(
     assert DIGEST in raised.value.message and OTHER_DIGEST in raised.value.message
 
 
-def test_push_without_reported_digest_and_no_verify(capsys: pytest.CaptureFixture) -> None:
+def test_push_without_reported_digest_and_no_verify(
+    fake_aws: type[FakeAws], capsys: pytest.CaptureFixture
+) -> None:
     # podman prints no digest; with --no-verify nobody is asked, and the push
     # that did succeed is not turned into a failure.
     run = {
@@ -303,14 +309,16 @@ def test_push_tag_missing_from_the_registry_fails(
         tasks.push(make_context(run=run, registry=REGISTRY, **WHERE), tag=["v1"], repo="app")
 
 
-def test_push_dry_prints_nothing_and_calls_no_aws(capsys: pytest.CaptureFixture) -> None:
+def test_push_dry_shows_the_login_and_calls_no_aws(capsys: pytest.CaptureFixture) -> None:
     c = make_context(run=Result(), dry=True, **WHERE)
     tasks.push(c, tag=["v1"], repo="app", create=True, immutable=True)
     assert commands(c) == [
         f"docker tag app:v1 {ECR_HOST}/app:v1",
         f"docker push {ECR_HOST}/app:v1",
     ]
-    assert capsys.readouterr().out == ""
+    out = capsys.readouterr().out
+    assert f"docker login --username AWS --password-stdin {ECR_HOST}" in out
+    assert "Pushed" not in out and "Created" not in out
 
 
 def test_push_create_makes_a_missing_repository(
@@ -338,7 +346,8 @@ def test_push_create_makes_a_missing_repository(
             ACCOUNT,
             "app",
             {"immutable": True, "scan_on_push": True, "kms_key": "alias/app"},
-        )
+        ),
+        ("registry_tokens", REGION, (ACCOUNT,)),
     ]
     assert capsys.readouterr().out == (
         f"Created repository app\nPushed {ECR_HOST}/app:v1 {DIGEST}\n"
@@ -348,7 +357,48 @@ def test_push_create_makes_a_missing_repository(
 def test_push_create_keeps_an_existing_repository(fake_aws: type[FakeAws]) -> None:
     run = _push_run(ECR_HOST, "app", ["v1"], "app:v1", {"v1": DIGEST})
     tasks.push(make_context(run=run, **WHERE), tag=["v1"], repo="app", create=True, no_verify=True)
-    assert [call[0] for call in _aws_calls()] == ["describe_repository"]
+    assert [call[0] for call in _aws_calls()] == ["describe_repository", "registry_tokens"]
+
+
+def _stored_login(host: str, password: str) -> None:
+    """What ``docker login`` leaves in DOCKER_CONFIG/config.json."""
+    import base64
+    import json
+    import os
+
+    config = Path(os.environ["DOCKER_CONFIG"])
+    config.mkdir(parents=True, exist_ok=True)
+    auth = base64.b64encode(f"AWS:{password}".encode()).decode()
+    (config / "config.json").write_text(json.dumps({"auths": {host: {"auth": auth}}}))
+
+
+@pytest.mark.parametrize("task", ["push", "pull", "tag"])
+def test_a_task_logs_in_by_itself_only_when_the_engine_lacks_the_token(
+    offline: FakeEngineProcess, fake_aws: type[FakeAws], task: str
+) -> None:
+    from helpers import RecordingContext, make_config
+
+    def run_task() -> None:
+        c = RecordingContext(make_config(registry=REGISTRY, **WHERE))
+        if task == "push":
+            tasks.push(c, tag=["v1"], repo="app", no_verify=True)
+        elif task == "pull":
+            tasks.pull(c, tag="v1", repo="app")
+        else:
+            tasks.tag(c, tag=["v1"], repo="app")
+
+    run_task()  # nothing stored: one token from AWS, one engine login
+    assert [argv[:2] for argv, _ in offline.calls] == [["docker", "login"]]
+    assert len(_aws_calls()) == 1
+    # The engine now holds that very token (the fake engine writes nothing).
+    _stored_login(REGISTRY, offline.calls[0][1])
+    run_task()  # cached token, and the engine has it: no API call, no login
+    assert len(offline.calls) == 1
+    assert len(_aws_calls()) == 1
+    _stored_login(REGISTRY, "an older token")
+    run_task()  # the engine holds another token: log in again, from the cache
+    assert len(offline.calls) == 2
+    assert len(_aws_calls()) == 1
 
 
 def test_push_logs_in_again_once_when_the_registry_rejects(
@@ -363,9 +413,10 @@ def test_push_logs_in_again_once_when_the_registry_rejects(
     c = make_context(run=run, registry=REGISTRY, **WHERE)
     tasks.push(c, tag=["v1"], repo="app", no_verify=True)
     assert commands(c) == [f"docker tag app:v1 {ref}", f"docker push {ref}", f"docker push {ref}"]
+    # The login before the push, then one more after the registry's refusal.
     assert [argv for argv, _ in offline.calls] == [
         ["docker", "login", "--username", "AWS", "--password-stdin", REGISTRY]
-    ]
+    ] * 2
     assert capsys.readouterr().out == f"Pushed {ref} {DIGEST}\n"
 
 
@@ -387,7 +438,7 @@ def test_push_rejected_twice_is_one_line(
             no_verify=True,
         )
     assert "registry rejected the credentials" in raised.value.message
-    assert len(offline.calls) == 1
+    assert len(offline.calls) == 2  # the login before the push and one after the refusal
 
 
 # -- pull --------------------------------------------------------------------------------
@@ -401,7 +452,9 @@ def test_push_rejected_twice_is_one_line(
         pytest.param({"digest": DIGEST}, f"{REGISTRY}/app@{DIGEST}", id="digest"),
     ],
 )
-def test_pull(capsys: pytest.CaptureFixture, flags: dict, ref: str) -> None:
+def test_pull(
+    fake_aws: type[FakeAws], capsys: pytest.CaptureFixture, flags: dict, ref: str
+) -> None:
     out = f"v1: Pulling from app\nDigest: {DIGEST}\nStatus: Downloaded newer image for {ref}\n"
     c = make_context(run={f"docker pull {ref}": Result(stdout=out)}, registry=REGISTRY, **WHERE)
     tasks.pull(c, repo="app", **flags)
@@ -409,7 +462,7 @@ def test_pull(capsys: pytest.CaptureFixture, flags: dict, ref: str) -> None:
     assert capsys.readouterr().out == f"Pulled {ref} {DIGEST}\n"
 
 
-def test_pull_missing_tag_is_one_line() -> None:
+def test_pull_missing_tag_is_one_line(fake_aws: type[FakeAws]) -> None:
     c = make_context(
         run=Result(
             exited=1,
@@ -634,7 +687,7 @@ def test_collection_declares_every_setting() -> None:
     assert tasks.ns.configuration()["ecr"] == settings.DEFAULTS
 
 
-def test_bad_engine_output_never_shows_a_traceback() -> None:
+def test_bad_engine_output_never_shows_a_traceback(fake_aws: type[FakeAws]) -> None:
     c = make_context(
         run=Result(exited=3, stderr="panic: runtime error\ngoroutine 1 [running]:"),
         registry=REGISTRY,
@@ -645,3 +698,136 @@ def test_bad_engine_output_never_shows_a_traceback() -> None:
     assert re.fullmatch(
         r"ecr-tasks: docker pull \S+ failed: goroutine 1 \[running\]:", raised.value.message
     )
+
+
+# -- logout ------------------------------------------------------------------------
+
+
+def test_logout_runs_the_engine_logout_and_drops_every_entry_for_the_registry(
+    capsys: pytest.CaptureFixture, fake_aws: type[FakeAws]
+) -> None:
+    from ecr_tasks.login import Registries, Target
+    from ecr_tasks.settings import resolve
+
+    regs = Registries(resolve({"region": REGION}))
+    # One login without --account, one with: two entries for one registry.
+    regs.tokens([Target(REGION)])
+    regs.tokens([Target(REGION, ACCOUNT)])
+    assert regs.cache.get(regs.cache_key(Target(REGION))) is not None
+    c = make_context(run={f"docker logout {ECR_HOST}": Result()}, region=REGION)
+    tasks.logout(c, registry=[ECR_HOST])
+    assert commands(c) == [f"docker logout {ECR_HOST}"]
+    assert capsys.readouterr().out == f"Logged out of {ECR_HOST}\n"
+    assert regs.cache.get(regs.cache_key(Target(REGION))) is None
+    assert regs.cache.get(regs.cache_key(Target(REGION, ACCOUNT))) is None
+
+
+def test_logout_of_a_registry_podman_was_not_logged_in_to(capsys: pytest.CaptureFixture) -> None:
+    not_in = Result(exited=125, stderr=f"Error: not logged into {ECR_HOST}")
+    c = make_context(run={f"podman logout {ECR_HOST}": not_in}, engine="podman", **WHERE)
+    tasks.logout(c)
+    assert capsys.readouterr().out == f"Logged out of {ECR_HOST}\n"
+
+
+def test_logout_that_fails_is_one_line() -> None:
+    down = Result(exited=1, stderr="Cannot connect to the Docker daemon at unix:///x.sock")
+    c = make_context(run={f"docker logout {ECR_HOST}": down}, **WHERE)
+    with pytest.raises(Exit) as raised:
+        tasks.logout(c)
+    assert "daemon is not running" in raised.value.message
+    assert "\n" not in raised.value.message
+
+
+def test_logout_dry_asks_no_aws(capsys: pytest.CaptureFixture) -> None:
+    c = make_context(run=Result(), dry=True, region=REGION)
+    tasks.logout(c, public=True)
+    assert commands(c) == [
+        f"docker logout '<account>.dkr.ecr.{REGION}.amazonaws.com'",
+        "docker logout public.ecr.aws",
+    ]
+    assert "Logged out" not in capsys.readouterr().out
+
+
+# -- no silent loss ------------------------------------------------------------------
+
+INDEX = registry_api.Manifest(DIGEST, "application/vnd.oci.image.index.v1+json")
+
+
+@pytest.mark.parametrize("force", [False, True], ids=["refused", "forced"])
+def test_push_over_a_multi_platform_index(
+    fake_aws: type[FakeAws], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture,
+    force: bool,
+) -> None:
+    monkeypatch.setattr(registry_api, "manifest", lambda host, repo, tag, *a: INDEX)
+    monkeypatch.setattr(
+        registry_api, "index_platforms", lambda *a: ["linux/amd64", "linux/arm64"]
+    )
+    run = _push_run(REGISTRY, "app", ["v1"], "app:v1", {"v1": OTHER_DIGEST})
+    c = make_context(run=run, registry=REGISTRY, **WHERE)
+    if not force:
+        with pytest.raises(Exit) as raised:
+            tasks.push(c, tag=["v1"], repo="app", no_verify=True)
+        assert raised.value.message == (
+            "ecr-tasks: tag 'v1' in app holds a multi-platform image index "
+            "(linux/amd64, linux/arm64): pushing one image over it would drop them; "
+            "pass --force to push anyway"
+        )
+        assert commands(c) == []  # nothing tagged, nothing pushed
+    else:
+        tasks.push(c, tag=["v1"], repo="app", no_verify=True, force=True)
+        assert f"docker push {REGISTRY}/app:v1" in commands(c)
+
+
+def test_push_over_a_single_image_needs_no_force(
+    fake_aws: type[FakeAws], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    single = registry_api.Manifest(DIGEST, "application/vnd.oci.image.manifest.v1+json")
+    monkeypatch.setattr(registry_api, "manifest", lambda *a: single)
+    run = _push_run(REGISTRY, "app", ["v1"], "app:v1", {"v1": OTHER_DIGEST})
+    c = make_context(run=run, registry=REGISTRY, **WHERE)
+    tasks.push(c, tag=["v1"], repo="app", no_verify=True)
+    assert f"docker push {REGISTRY}/app:v1" in commands(c)
+
+
+@pytest.mark.parametrize(
+    ("found", "asked", "expected"),
+    [
+        pytest.param({"imageTagMutability": "MUTABLE"}, {"immutable": True},
+                     ["mutable tags, not the immutable ones asked for"], id="mutable"),
+        pytest.param({"imageTagMutability": "IMMUTABLE_WITH_EXCLUSION"}, {"immutable": True}, [],
+                     id="immutable-with-exclusions"),
+        pytest.param({"imageScanningConfiguration": {"scanOnPush": False}},
+                     {"scan_on_push": True}, ["scan on push off, not on"], id="scan-off"),
+        pytest.param({"encryptionConfiguration": {"encryptionType": "AES256"}},
+                     {"kms_key": "k-1"}, ["AES256 encryption, not KMS key k-1"], id="aes"),
+        pytest.param(
+            {"encryptionConfiguration": {"encryptionType": "KMS",
+                                         "kmsKey": "arn:aws:kms:eu-west-1:1:key/k-2"}},
+            {"kms_key": "k-1"}, ["KMS key arn:aws:kms:eu-west-1:1:key/k-2, not k-1"],
+            id="other-key"),
+        pytest.param(
+            {"encryptionConfiguration": {"encryptionType": "KMS",
+                                         "kmsKey": "arn:aws:kms:eu-west-1:1:key/k-1"}},
+            {"kms_key": "k-1"}, [], id="same-key-by-id"),
+        pytest.param({"imageTagMutability": "MUTABLE"}, {}, [], id="nothing-asked"),
+    ],
+)  # fmt: skip
+def test_create_settings_differences(found: dict, asked: dict, expected: list[str]) -> None:
+    flags = {"immutable": False, "scan_on_push": False, "kms_key": None, **asked}
+    assert tasks._settings_differences(found, **flags) == expected
+
+
+def test_push_create_immutable_into_a_mutable_repository_stops_before_anything(
+    fake_aws: type[FakeAws], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(
+        FakeAws, "describe_repository", lambda *a: {"imageTagMutability": "MUTABLE"}
+    )
+    c = make_context(run={}, registry=REGISTRY, **WHERE)
+    with pytest.raises(Exit) as raised:
+        tasks.push(c, tag=["v1"], repo="app", create=True, immutable=True)
+    assert raised.value.message == (
+        "ecr-tasks: repository app already exists with mutable tags, not the immutable ones "
+        "asked for: change it in ECR or drop those flags; nothing was pushed"
+    )
+    assert commands(c) == []
