@@ -39,6 +39,9 @@ _DAEMON_DOWN = re.compile(
 )
 _AUTH = re.compile(
     r"unauthorized|authentication required|no basic auth credentials|401 Unauthorized"
+    # podman with DOCKER_CONFIG naming a folder that holds no config.json yet:
+    # no credentials at all, which a login mends.
+    r"|stat \S*config\.json: no such file or directory"
     r"|authorization token has expired|denied: (?:Your )?authorization",
     re.I,
 )
