@@ -20,6 +20,7 @@ import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Literal, TextIO
 
 from ecr_tasks.aws import Token
 
@@ -46,7 +47,7 @@ def is_fresh(token: Token, now: float | None = None) -> bool:
 class NullCache:
     """The cache when it is turned off: never hits, never writes."""
 
-    enabled = False
+    enabled: Literal[False] = False
 
     def get(self, key: str, quiet: bool = False) -> Token | None:
         return None
@@ -69,7 +70,7 @@ FETCH_WAIT = 30.0
 class TokenCache:
     """Tokens as one JSON file per key under ``directory``."""
 
-    enabled = True
+    enabled: Literal[True] = True
 
     def __init__(self, directory: Path | None = None) -> None:
         self.directory = directory or cache_dir()
@@ -175,7 +176,7 @@ def _lock_within(fd: int, wait: float) -> bool:
 
 
 @contextlib.contextmanager
-def _private_tempfile(directory: Path) -> Iterator[tuple]:
+def _private_tempfile(directory: Path) -> Iterator[tuple[TextIO, str]]:
     fd, temp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".json")
     try:
         os.fchmod(fd, 0o600)

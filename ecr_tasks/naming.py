@@ -12,6 +12,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from ecr_tasks.errors import BadValue, NotEcrHost
@@ -148,14 +149,15 @@ class Partition:
 
 
 @functools.cache
-def _partition_table() -> list[dict]:
+def _partition_table() -> list[dict[str, Any]]:
     # Read botocore's own data file without importing botocore (which costs
     # a tenth of a second and is not needed to name a registry).
     spec = importlib.util.find_spec("botocore")
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError("botocore is not installed")
     path = Path(next(iter(spec.submodule_search_locations))) / "data" / "partitions.json"
-    return json.loads(path.read_text(encoding="utf-8"))["partitions"]
+    partitions: list[dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))["partitions"]
+    return partitions
 
 
 def partition_of(region: str) -> Partition | None:

@@ -120,6 +120,7 @@ def _ask(
                 body,
             )
     except urllib.error.HTTPError as error:
+        error.close()  # it holds the open response, left to the collector otherwise
         if error.code == 404:
             return None
         if error.code in (401, 403):

@@ -120,7 +120,7 @@ def ensure_repository(
     immutable: bool,
     scan_on_push: bool,
     kms_key: str | None,
-) -> dict:
+) -> dict[str, Any]:
     """The repository's description, creating it first when it is missing."""
     try:
         found = regs.aws.describe_repository(s.region, s.account, repo)
@@ -145,7 +145,7 @@ def ensure_repository(
 
 
 def settings_differences(
-    found: dict, immutable: bool, scan_on_push: bool, kms_key: str | None
+    found: dict[str, Any], immutable: bool, scan_on_push: bool, kms_key: str | None
 ) -> list[str]:
     """What an existing repository lacks of the settings ``--create`` asked for."""
     differences = []

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import re
 import sys
-from typing import Any
+from typing import Any, cast
 
 from invoke import Collection, task
 from invoke.exceptions import Exit
 
 from ecr_tasks import engine, naming, registry_checks, settings
 from ecr_tasks.errors import AuthRejected, BadValue, ConfigError, EcrTasksError, exits_cleanly
-from ecr_tasks.login import Registries, Target
+from ecr_tasks.login import Outcome, Registries, Target
 
 # Long flags only: invoke would hand out single letters by argument order,
 # so -r would mean --region in one task and --repo in the next.
@@ -68,14 +68,14 @@ def _with_relogin(c: Any, regs: Registries, target: Target, action: Any) -> Any:
         return action()
 
 
-def _report(outcomes: list, quiet: bool = False) -> None:
+def _report(outcomes: list[Outcome], quiet: bool = False) -> None:
     failures = [o for o in outcomes if o.error is not None]
     for outcome in outcomes:
         if outcome.error is None and not quiet:
             print(f"Logged in to {outcome.host}")
     if failures:
         if len(outcomes) == 1:
-            raise failures[0].error
+            raise cast(EcrTasksError, failures[0].error)  # failures hold an error
         for outcome in failures:
             print(f"ecr-tasks: {outcome.host}: {outcome.error}", file=sys.stderr)
         raise Exit(f"ecr-tasks: {len(failures)} of {len(outcomes)} logins failed", code=1)
@@ -136,7 +136,7 @@ def _followers(c: Any) -> list[dict[str, Any]]:
     return found
 
 
-def _as_list(value: Any) -> list:
+def _as_list(value: Any) -> list[Any]:
     if value in (None, "", []):
         return []
     return list(value) if isinstance(value, (list, tuple)) else [value]
@@ -148,7 +148,15 @@ def _as_list(value: Any) -> list:
     help={**_LOGIN_FLAGS, "no-cache": "ignore the token cache and ask AWS for a new token"},
 )
 @exits_cleanly
-def login(c, region=None, account=None, profile=None, registry=None, public=False, no_cache=False):
+def login(
+    c: Any,
+    region: str | list[str] | None = None,
+    account: str | list[str] | None = None,
+    profile: str | None = None,
+    registry: list[str] | None = None,
+    public: bool = False,
+    no_cache: bool = False,
+) -> None:
     """Log the container engine in to Amazon ECR; the password goes on stdin.
 
     One GetAuthorizationToken call per region (none while a cached token is
@@ -193,7 +201,14 @@ def login(c, region=None, account=None, profile=None, registry=None, public=Fals
     },
 )
 @exits_cleanly
-def logout(c, region=None, account=None, profile=None, registry=None, public=False):
+def logout(
+    c: Any,
+    region: str | list[str] | None = None,
+    account: str | list[str] | None = None,
+    profile: str | None = None,
+    registry: list[str] | None = None,
+    public: bool = False,
+) -> None:
     """Log the container engine out of Amazon ECR and drop the cached tokens.
 
     ``<engine> logout <registry>`` for each registry, as ``docker logout``
@@ -220,7 +235,7 @@ def _login_targets(
     by_host = [_host_target(s, naming.check_registry(h)) for h in hosts]
     targets: list[Target] = []
     if not hosts or explicit:
-        targets = [Target(r, a) for r in s.regions for a in (s.accounts or [None])]
+        targets = [Target(r, a) for r in s.regions for a in (s.accounts or (None,))]
         if not public and not targets:
             s.region  # noqa: B018 - raises the "no region" error
         if s.registry and len(targets) > 1:
@@ -240,7 +255,15 @@ def _login_targets(
     },
 )
 @exits_cleanly
-def uri(c, repo=None, tag=None, account=None, region=None, profile=None, digest=False):
+def uri(
+    c: Any,
+    repo: str | None = None,
+    tag: str | None = None,
+    account: str | None = None,
+    region: str | None = None,
+    profile: str | None = None,
+    digest: bool = False,
+) -> None:
     """Print the full registry reference of a repository and tag.
 
     The line is ``<registry>/<repo>[:<tag>]``. With no repository it prints
@@ -276,7 +299,15 @@ def _tag_all(
 
 @task(iterable=["tag"], help=_IMAGE_FLAGS, auto_shortflags=False)
 @exits_cleanly
-def tag(c, tag=None, image=None, repo=None, account=None, region=None, profile=None):
+def tag(
+    c: Any,
+    tag: str | list[str] | None = None,
+    image: str | None = None,
+    repo: str | None = None,
+    account: str | None = None,
+    region: str | None = None,
+    profile: str | None = None,
+) -> None:
     """Tag a local image with its full ECR name.
 
     The new name is ``<registry>/<repo>:<tag>``, once per ``--tag``.
@@ -310,20 +341,20 @@ def tag(c, tag=None, image=None, repo=None, account=None, region=None, profile=N
 )
 @exits_cleanly
 def push(
-    c,
-    tag=None,
-    image=None,
-    repo=None,
-    account=None,
-    region=None,
-    profile=None,
-    create=False,
-    immutable=False,
-    scan_on_push=False,
-    kms_key=None,
-    no_verify=False,
-    force=False,
-):
+    c: Any,
+    tag: str | list[str] | None = None,
+    image: str | None = None,
+    repo: str | None = None,
+    account: str | None = None,
+    region: str | None = None,
+    profile: str | None = None,
+    create: bool = False,
+    immutable: bool = False,
+    scan_on_push: bool = False,
+    kms_key: str | None = None,
+    no_verify: bool = False,
+    force: bool = False,
+) -> None:
     """Tag and push a local image to ECR, then print the pushed digest.
 
     ``--tag`` repeats: ``inv push --tag v1 --tag latest`` pushes the local
@@ -387,7 +418,16 @@ def push(
     },
 )
 @exits_cleanly
-def pull(c, tag=None, digest=None, repo=None, account=None, region=None, profile=None, image=None):
+def pull(
+    c: Any,
+    tag: str | None = None,
+    digest: str | None = None,
+    repo: str | None = None,
+    account: str | None = None,
+    region: str | None = None,
+    profile: str | None = None,
+    image: str | None = None,
+) -> None:
     """Pull an image from ECR by tag or by digest, logging in first if needed.
 
     ``--image`` takes a full reference, as Terraform outputs and deploy
