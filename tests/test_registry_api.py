@@ -78,7 +78,7 @@ def test_an_unreachable_registry_ends_in_one_line_without_the_password() -> None
     with pytest.raises(EngineError) as caught:
         manifest_digest(f"127.0.0.1:{port}", "ok", "v1", "AWS", PASSWORD, timeout=5)
     message = str(caught.value)
-    assert message.startswith(f"registry 127.0.0.1:{port} is unreachable: ")
+    assert message.startswith(f"registry for 127.0.0.1:{port}/ok:v1 is unreachable: ")
     assert "\n" not in message
     assert PASSWORD not in message
 
