@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ecr_tasks import awsconfig, engine, engine_auth, naming
-from ecr_tasks.cache import cache_dir, cache_key, open_cache
+from ecr_tasks import awsconfig, engine, engine_auth, naming, token_source
+from ecr_tasks.cache import cache_dir, open_cache
 from ecr_tasks.errors import AuthRejected, EcrTasksError
 from ecr_tasks.settings import Settings
 
@@ -132,14 +132,9 @@ class Registries:
         """The token cache entry that holds ``target``'s token."""
         if self._principal is None:
             self._principal = awsconfig.principal_hint(self.settings.profile, self.environ)
-        service = "ECR_PUBLIC" if target.public else "ECR"
-        endpoint = (
-            self.environ.get(f"AWS_ENDPOINT_URL_{service}")
-            or self.environ.get("AWS_ENDPOINT_URL")
-            or ""
+        return token_source.entry_key(
+            target.region, target.account, target.public, self._principal, self.environ
         )
-        registry_id = "public" if target.public else (target.account or "caller")
-        return cache_key(registry_id, target.region, self._principal, endpoint)
 
     def tokens(self, targets: list[Target], refresh: bool = False) -> dict[Target, Token]:
         """A token for every target: cached where fresh, else one API call per region."""
