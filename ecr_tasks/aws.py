@@ -17,11 +17,13 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
-from urllib.parse import urlsplit
 
 from ecr_tasks import naming
 from ecr_tasks.errors import AwsError, ConfigError, RepositoryNotFound, tls_problem
+
+TYPE_CHECKING = False  # typing is not loaded when the cache answers
+if TYPE_CHECKING:
+    from typing import Any
 
 # Bounded retries with backoff for throttling and transient network errors.
 # total_max_attempts counts the first try too; botocore rewrites a dict with
@@ -216,6 +218,8 @@ class translate_errors:  # a context manager, named like one
 
 
 def _describe(error: BaseException, region: str | None, repo: str | None) -> Exception | None:
+    from urllib.parse import urlsplit
+
     from botocore import exceptions as bx
 
     where = f" in {region}" if region else ""

@@ -16,7 +16,6 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -176,6 +175,8 @@ def _lock_within(fd: int, wait: float) -> bool:
 
 @contextlib.contextmanager
 def _private_tempfile(directory: Path) -> Iterator[tuple]:
+    import tempfile  # here: a cached answer never writes, and never pays for it
+
     fd, temp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".json")
     try:
         os.fchmod(fd, 0o600)

@@ -18,10 +18,13 @@ import json
 import os
 import sys
 from collections.abc import Mapping
-from typing import IO
 
 from ecr_tasks._version import __version__
 from ecr_tasks.errors import BadValue, EcrTasksError
+
+TYPE_CHECKING = False  # typing itself costs time on every pull
+if TYPE_CHECKING:
+    from typing import IO
 
 #: The sentence engines take as "no credentials here" (docker-credential-helpers).
 NOT_FOUND = "credentials not found in native keychain"

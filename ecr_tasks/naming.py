@@ -12,7 +12,6 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from ecr_tasks.errors import BadValue
 
@@ -285,6 +284,8 @@ def image_ref(
 
 def host_of_endpoint(proxy_endpoint: str) -> str:
     """The registry host in a GetAuthorizationToken ``proxyEndpoint`` URL."""
+    from urllib.parse import urlsplit  # not needed to read a host, only a token's URL
+
     return urlsplit(proxy_endpoint).netloc or proxy_endpoint
 
 

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
 from ecr_tasks import awsconfig, naming
 from ecr_tasks.cache import TokenCache, cache_dir, cache_key
+
+TYPE_CHECKING = False  # typing itself costs the helper time on every pull
 
 if TYPE_CHECKING:
     from ecr_tasks.aws import Token
