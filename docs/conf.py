@@ -16,12 +16,10 @@ project = "ecr-tasks"
 author = "the ecr-tasks authors"
 copyright = "the ecr-tasks authors"
 
-try:
-    from importlib.metadata import version as _dist_version
+# The version shown on every page is the one in the source tree being built,
+# whatever happens to be installed.
+from ecr_tasks._version import __version__ as release  # noqa: E402
 
-    release = _dist_version("ecr-tasks")
-except Exception:  # not installed: a plain checkout still builds
-    release = ""
 version = release
 
 extensions = [
@@ -31,6 +29,8 @@ extensions = [
     "invoke_reference",
     "language_links",
     "long_literals",
+    "chinese_search",
+    "sphinx_copybutton",
 ]
 
 root_doc = "index"
@@ -84,6 +84,10 @@ else:
 intersphinx_timeout = 10
 
 # -- autodoc ------------------------------------------------------------------
+# Show defaults as the source writes them (``environ=os.environ``), never as
+# their value on the build machine: ``os.environ`` would print the builder's
+# whole environment into the published page.
+autodoc_preserve_defaults = True
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"
 autodoc_default_options = {"members": True, "show-inheritance": True}
@@ -95,8 +99,24 @@ html_theme = "sphinx_rtd_theme"
 html_title = "ecr-tasks"
 html_static_path = ["_static"]
 html_css_files = ["ecr-tasks.css"]
+html_js_files = ["ecr-tasks.js"]
 html_show_sourcelink = False
 html_theme_options = {
     "navigation_depth": 3,
     "prev_next_buttons_location": "both",
 }
+
+# Absolute addresses of the published site: the canonical link of each page and
+# the hreflang links to its twin in the other language.  Read the Docs serves
+# /<language slug>/<version>/; ECR_DOCS_SITE_URL points elsewhere (a mirror).
+ecr_site_url = os.environ.get("ECR_DOCS_SITE_URL", "https://ecr-tasks.readthedocs.io/")
+if os.environ.get("READTHEDOCS_CANONICAL_URL"):
+    # Read the Docs knows the real address: https://<host>/<slug>/<version>/
+    ecr_site_url = os.environ["READTHEDOCS_CANONICAL_URL"].rstrip("/").rsplit("/", 2)[0] + "/"
+ecr_site_version = os.environ.get("READTHEDOCS_VERSION", "latest")
+
+# Copy buttons: leave prompts and output out of what is copied.
+copybutton_prompt_text = r"\$ |>>> "
+copybutton_prompt_is_regexp = True
+# A command continued with a backslash is copied whole.
+copybutton_line_continuation_character = "\\"

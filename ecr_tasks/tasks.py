@@ -261,8 +261,9 @@ def uri(c, repo=None, tag=None, account=None, region=None, profile=None, digest=
     """Print the full registry reference of a repository and tag.
 
     The line is ``<registry>/<repo>[:<tag>]``. With no repository it prints
-    the registry host alone. When the account and region are known it makes
-    no network call and needs no credentials.
+    the registry host alone. Without ``--digest``, when the account and
+    region are known, it makes no network call and needs no credentials;
+    ``--digest`` asks the registry.
     """
     s = _settings(c, repo=repo, region=region, account=account, profile=profile)
     tag = naming.check_tag(tag) if tag is not None else None

@@ -1,9 +1,9 @@
 """Tests on the built documentation site, in English and in Simplified Chinese.
 
-The site is built once per session into a temporary directory with
-``docs/build.py`` (warnings are errors).  To check a site that is already built,
-point ``ECR_DOCS_SITE`` at its ``html`` directory (the one holding ``en/`` and
-``zh_CN/``), e.g. ``ECR_DOCS_SITE=docs/_build/html pytest -m docs``.
+The site is built once per session (see ``tests/docs_site.py``).  To check a
+site that is already built, point ``ECR_DOCS_SITE`` at its ``html`` directory
+(the one holding ``en/`` and ``zh_CN/``), e.g.
+``ECR_DOCS_SITE=docs/_build/html pytest -m docs``.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from typing import ClassVar
 
 import pytest
 
+from tests.docs_site import BUILD_ENV_CANARY, built_site, require_sphinx
+
 pytestmark = pytest.mark.docs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,46 +36,46 @@ PAGES = sorted(path.stem for path in DOCS.glob("*.rst"))
 GENERATED_PAGES = ("genindex", "search", "py-modindex")
 
 COMPARISON_ROWS = {
-    "en": ["Login", "Repository name", "Push", "Pull", "Token lifetime", "Public images"],
-    "zh_CN": ["登录", "仓库名称", "推送", "拉取", "令牌有效期", "公共镜像"],
+    "en": [
+        "Login",
+        "Repository name",
+        "Push",
+        "Pull",
+        "Token lifetime",
+        "Public images",
+        "Pull rate limits",
+        "China regions",
+        "Where the login is kept",
+        "Credential helper",
+        "GitHub Actions",
+    ],
+    "zh_CN": [
+        "登录",
+        "存储库名称",
+        "推送",
+        "拉取",
+        "令牌有效期",
+        "公共镜像",
+        "拉取频率限制",
+        "中国区域",
+        "登录信息保存在哪里",
+        "凭证助手",
+        "GitHub Actions",
+    ],
 }
 COMPARISON_COLUMNS = ["Docker Hub", "Amazon ECR", "ecr-tasks"]
-
-
-def _require_sphinx() -> None:
-    for module in ("sphinx", "sphinx_rtd_theme", "babel"):
-        try:
-            importlib.import_module(module)
-        except ImportError:
-            if os.environ.get("CI") == "true":
-                pytest.fail(f"{module} is not installed: install the docs dependency group")
-            pytest.skip(f"{module} is not installed (the docs dependency group)")
 
 
 @pytest.fixture(scope="session")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The built site's html directory, with en/ and zh_CN/ inside."""
-    given = os.environ.get("ECR_DOCS_SITE")
-    if given:
-        return Path(given).resolve()
-    _require_sphinx()
-    out = tmp_path_factory.mktemp("docs")
-    result = subprocess.run(
-        [sys.executable, str(DOCS / "build.py"), "--out", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        pytest.fail(f"the docs build failed:\n{result.stdout}\n{result.stderr}")
-    return out / "html"
+    return built_site(tmp_path_factory)
 
 
 @pytest.fixture(scope="session")
 def fresh_messages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, set[str]]:
     """The English messages of every page as the sources say today (gettext build)."""
-    _require_sphinx()
+    require_sphinx()
     out = tmp_path_factory.mktemp("gettext")
     result = subprocess.run(
         [sys.executable, "-m", "sphinx", "-q", "-b", "gettext", str(DOCS), str(out)],
@@ -267,7 +269,7 @@ def test_language_link_is_near_the_top(site: Path) -> None:
 
 @pytest.mark.parametrize("page", PAGES)
 def test_catalog_has_no_untranslated_or_fuzzy_entries(page: str) -> None:
-    _require_sphinx()
+    require_sphinx()
     catalog = _catalog(page)
     untranslated = [m.id for m in catalog if m.id and not m.string]
     fuzzy = [m.id for m in catalog if m.id and m.fuzzy]
@@ -306,7 +308,7 @@ def test_reference_messages_hold_the_text_from_the_code(fresh_messages: dict) ->
 
 def test_reference_labels_are_translated() -> None:
     """The labels the reference extension writes come from the project's sphinx.po."""
-    _require_sphinx()
+    require_sphinx()
     sys.path.insert(0, str(DOCS / "_ext"))
     try:
         labels = importlib.import_module("invoke_reference").LABELS
@@ -467,3 +469,255 @@ def test_troubleshooting_quotes_messages_the_code_prints() -> None:
         assert any(all(chunk in text for chunk in chunks) for text in literals), (
             f"troubleshooting.rst quotes {message!r}, which the code no longer prints"
         )
+
+
+# -- what the build must not publish, and what every page carries -------------------
+
+
+def _html_files(site: Path) -> list[Path]:
+    return sorted(path for language in LANGUAGES for path in (site / language).rglob("*.html"))
+
+
+def test_no_page_shows_the_build_machines_environment(site: Path) -> None:
+    """Defaults such as ``environ=os.environ`` are shown as written in the source,
+    not as the environment of the machine that built the site."""
+    pages = _html_files(site)
+    assert len(pages) > len(PAGES)
+    built_here = not os.environ.get("ECR_DOCS_SITE")
+    for path in pages:
+        html = path.read_text(encoding="utf-8")
+        assert "environ({" not in html, f"{path} prints an os.environ mapping"
+        if built_here:
+            assert BUILD_ENV_CANARY not in html, f"{path} shows a variable of the build"
+    api = (site / "en" / "api.html").read_text(encoding="utf-8")
+    assert "os.environ" in unescape(re.sub(r"<[^>]+>", "", api)), "no default shown as written"
+
+
+_SIG_KEYWORDS = re.compile(
+    r"^(?:(?:class|exception|property|async|classmethod|static|abstract)\s+)+"
+)
+
+
+def _signature_text(element: _Element) -> str:
+    """A signature as a reader sees it: no permalink icon, a space after ``class``."""
+    parts = []
+    for child in element.children:
+        if isinstance(child, str):
+            parts.append(child)
+        elif "headerlink" not in child.classes:
+            spacer = " " if "property" in child.classes else ""
+            parts.append(_signature_text(child) + spacer)
+    return " ".join("".join(parts).split())
+
+
+def _signature_as_python(text: str) -> str:
+    """A signature line as a Python statement: ``def f(...)`` or ``x: T = v``."""
+    text = _SIG_KEYWORDS.sub("", text.strip())
+    call = re.fullmatch(r"[\w.]+(\(.*\))(\s*->.*)?", text, re.S)
+    if call:
+        return f"def f{call.group(1)}{call.group(2) or ''}: pass"
+    return re.sub(r"^[\w.]+", "x", text)
+
+
+def test_every_api_signature_reads_as_python(site: Path) -> None:
+    """No signature part is lost or moved (``Aws(=profileNone)`` was one)."""
+    for language in LANGUAGES:
+        page = parse(site / language / "api.html")
+        signatures = [_signature_text(dt) for dt in page.find_all("dt", "sig")]
+        assert len(signatures) > 50, f"{language}: only {len(signatures)} signatures"
+        for signature in signatures:
+            statement = _signature_as_python(signature)
+            try:
+                ast.parse(statement)
+            except SyntaxError:
+                pytest.fail(f"{language}/api.html: {signature!r} is not Python")
+        joined = "\n".join(signatures)
+        assert "image_ref(registry, repo=None, tag=None, digest=None)" in joined
+        assert "regions=list()" in joined, "a dataclass factory is shown as <factory>"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_page_shows_the_version_and_a_language_switch_outside_the_hidden_aside(
+    site: Path, language: str
+) -> None:
+    from ecr_tasks import __version__
+
+    for page in (*PAGES, *GENERATED_PAGES):
+        path = site / language / f"{page}.html"
+        if not path.exists():
+            continue
+        tree = parse(path)
+        versions = tree.find_all("span", "ecr-version")
+        assert [v.text() for v in versions] == [f"v{__version__}"], f"{path}: no version"
+        # The theme hides "wy-breadcrumbs-aside" under 480 px.
+        for aside in tree.find_all("li", "wy-breadcrumbs-aside"):
+            assert not aside.find_all("a", "ecr-language-link"), f"{path}: switch hidden on phones"
+        assert tree.find_all("li", "ecr-page-aside"), f"{path}: no header aside"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_hreflang_links_are_absolute_and_name_every_language(site: Path, language: str) -> None:
+    for page in PAGES:
+        links = [
+            link.attrs
+            for link in parse(site / language / f"{page}.html").find_all("link")
+            if link.attrs.get("rel") in ("alternate", "canonical")
+        ]
+        alternates = {a["hreflang"]: a["href"] for a in links if a.get("rel") == "alternate"}
+        assert set(alternates) == {"en", "zh-Hans"}, f"{language}/{page}: {alternates}"
+        for href in alternates.values():
+            assert href.startswith("https://") and href.endswith(f"/{page}.html"), href
+        (canonical,) = [a["href"] for a in links if a.get("rel") == "canonical"]
+        own = "en" if language == "en" else "zh-Hans"
+        assert canonical == alternates[own]
+
+
+def test_code_blocks_have_copy_buttons(site: Path) -> None:
+    for language in LANGUAGES:
+        html = (site / language / "recipes.html").read_text(encoding="utf-8")
+        assert "clipboard.min.js" in html and "copybutton.js" in html
+
+
+def test_chinese_search_page_loads_an_existing_stemmer(site: Path) -> None:
+    """Sphinx 9.0 named a ChineseStemmer that does not exist (sphinx#14229)."""
+    script = (site / "zh_CN" / "_static" / "language_data.js").read_text(encoding="utf-8")
+    assigned = re.search(r"window\.Stemmer = (\w+);", script)
+    assert assigned, "language_data.js sets no stemmer"
+    assert f"var {assigned.group(1)}=" in script or f"var {assigned.group(1)} =" in script
+
+
+def test_chinese_search_index_holds_chinese_words(site: Path) -> None:
+    """jieba splits the Chinese text into words; without it the index holds none."""
+    import json
+
+    script = (site / "zh_CN" / "searchindex.js").read_text(encoding="utf-8")
+    index = json.loads(script[script.index("(") + 1 : script.rindex(")")])
+    for word in ("登录", "推送", "镜像", "令牌"):
+        assert word in index["terms"], f"zh_CN search index lacks {word}"
+
+
+# -- the reference: required flags and defaults that are values ------------------------
+
+
+def test_usage_lines_show_required_flags_without_brackets(site: Path) -> None:
+    for language in LANGUAGES:
+        sections = _task_sections(site, language)
+        for name in ("push", "tag"):
+            (usage,) = sections[name].find_all("div", "ecr-usage")
+            text = usage.text()
+            assert f"inv {name} --tag TAG..." in text, text
+            assert "[--tag" not in text, text
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_default_column_gives_the_value_a_flag_falls_back_to(site: Path, language: str) -> None:
+    sections = _task_sections(site, language)
+    expected = {
+        ("pull", "--tag"): "latest",
+        ("push", "--kms-key"): "AES256",
+        ("push", "--image"): "<repo>:<first tag>",
+        ("tag", "--image"): "<repo>:<first tag>",
+        ("push", "--tag"): "required" if language == "en" else "必填",
+    }
+    for (name, flag), value in expected.items():
+        rows = sections[name].find_all("tr")
+        (row,) = [
+            r for r in rows if r.find_all("td") and r.find_all("td")[0].text().startswith(flag)
+        ]
+        default = row.find_all("td")[2].text()
+        assert default == value, f"{language}: {name} {flag} default is {default!r}"
+
+
+# -- troubleshooting: every message the code raises ------------------------------------
+
+
+def _error_classes() -> set[str]:
+    from ecr_tasks import errors
+
+    found, todo = set(), [errors.EcrTasksError]
+    while todo:
+        cls = todo.pop()
+        if cls.__module__ == errors.__name__:
+            found.add(cls.__name__)
+        todo.extend(cls.__subclasses__())
+    # BadValue's text is one shape, "invalid <what> '<value>': <rule>", checked below.
+    return found - {"BadValue"}
+
+
+def _user_error_messages() -> list[tuple[str, str]]:
+    """(where, text) of every user error ``ecr_tasks`` builds from a literal;
+    the values an f-string fills in become NUL."""
+    classes = _error_classes()
+    messages = []
+    for path in sorted((ROOT / "ecr_tasks").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id in classes
+                and node.args
+            ):
+                continue
+            first = node.args[0]
+            if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                text = first.value
+            elif isinstance(first, ast.JoinedStr):
+                text = "".join(
+                    v.value if isinstance(v, ast.Constant) else "\0" for v in first.values
+                )
+            else:
+                continue
+            messages.append((f"{path.relative_to(ROOT)}:{node.lineno}", text))
+    return messages
+
+
+def _fixed_parts(message: str) -> list[str]:
+    parts = [part.strip(" '(),") for part in message.split("\0")]
+    return [part for part in parts if len(part) >= 6]
+
+
+def _innermost_section_quoting(page: _Element, parts: list[str]) -> _Element | None:
+    best = None
+    for section in page.find_all("section"):
+        for pre in section.find_all("pre"):
+            lines = pre.text().split("ecr-tasks: ")
+            quoted = any(all(part in line for part in parts) for line in lines)
+            if quoted and (best is None or len(section.text()) < len(best.text())):
+                best = section
+    return best
+
+
+def test_every_user_error_the_code_raises_is_on_the_troubleshooting_page(site: Path) -> None:
+    messages = _user_error_messages()
+    assert len(messages) >= 30, f"found only {len(messages)} error messages in the code"
+    pages = {language: parse(site / language / "troubleshooting.html") for language in LANGUAGES}
+    for where, message in messages:
+        parts = _fixed_parts(message)
+        assert parts, f"{where}: {message!r} has no fixed text to look for"
+        for language, page in pages.items():
+            section = _innermost_section_quoting(page, parts)
+            assert section is not None, (
+                f"{language}/troubleshooting.html has no entry for {message!r} ({where})"
+            )
+            if language == "zh_CN":
+                explanation = section.text(skip=("pre",))
+                han = sum(1 for ch in explanation if "\u4e00" <= ch <= "\u9fff")
+                assert han > 20, f"zh_CN: the entry for {message!r} is not explained in Chinese"
+    for language, page in pages.items():
+        assert _innermost_section_quoting(page, ["invalid", ": "]) is not None, language
+
+
+# -- Chinese wording -------------------------------------------------------------------
+
+
+def test_chinese_pages_use_aws_terms() -> None:
+    """存储库 for an ECR repository (as AWS's Chinese documentation says), profile
+    kept as "profile", 本地模拟环境 for the local stand-in."""
+    require_sphinx()
+    for page in PAGES:
+        for message in _catalog(page):
+            if not message.id or not isinstance(message.string, str):
+                continue
+            profile_as_config_file = "配置文件\N{FULLWIDTH LEFT PARENTHESIS}profile"
+            for wrong in ("仓库", "替身", profile_as_config_file, "公开镜像"):
+                assert wrong not in message.string, f"{page}.po: {wrong} in {message.string!r}"

@@ -179,6 +179,31 @@ def test_an_untrusted_registry_certificate_is_one_line_naming_host_and_problem(
     assert "certificate verify failed" in line
 
 
+def test_a_command_runs_inside_and_its_status_is_the_stand_ins(tmp_path):
+    """``-- CMD`` starts everything, runs CMD where the names resolve, stops
+    everything it started, and exits with CMD's status."""
+    if os.geteuid() != 0:
+        unavailable("the real-hosts stand-in needs root")
+    workdir = tmp_path / "standin"
+    script = f"getent hosts {REGISTRY} && test -n \"$AWS_CA_BUNDLE\" && exit 7"
+    result = subprocess.run(
+        [sys.executable, "-m", "ecr_tasks.standin", "--real-hosts", "--workdir", str(workdir),
+         "--", "sh", "-c", script],
+        env=_clean_environment(), cwd=REPO_ROOT, capture_output=True, text=True, timeout=180,
+        check=False,
+    )  # fmt: skip
+    assert result.returncode == 7, result.stderr
+    assert result.stdout.split()[1:2] == [REGISTRY], result.stdout
+    leftovers = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and str(workdir).encode() in (entry / "cmdline").read_bytes():
+                leftovers.append(entry.name)
+        except OSError:
+            continue  # ended while we looked
+    assert leftovers == [], "the stand-in left processes running"
+
+
 def test_without_root_it_says_so_in_one_line(tmp_path):
     if os.geteuid() != 0 or shutil.which("setpriv") is None:
         unavailable("needs root and setpriv to drop to another user")

@@ -10,7 +10,10 @@ the reference follows the code.  It provides:
     directive's content, one ``task: command`` per line; each is parsed with
     Invoke's own parser at build time, so an example that uses a flag the task no
     longer has fails the build.  A task without a written example gets a generated
-    one.
+    one.  ``:required: push --tag`` shows a flag the task cannot run without
+    (no brackets in the usage line, "required" as its default);
+    ``:defaults: pull --tag=latest`` gives the value a flag falls back to, which
+    its help string must state as ``(default: latest)``.
 
 ``.. invoke-settings:: package.module:attribute key``
     Wraps a hand-written table of settings and checks that its first column names
@@ -38,6 +41,7 @@ Translation:
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import inspect
 import pkgutil
@@ -166,7 +170,10 @@ def is_repeatable(task: Any, arg: Any) -> bool:
     return arg.kind is list or arg.name.replace("-", "_") in (getattr(task, "iterable", None) or [])
 
 
-def usage_line(program: str, name: str, task: Any, arguments: list[Any]) -> str:
+def usage_line(
+    program: str, name: str, task: Any, arguments: list[Any], required: frozenset[str] = frozenset()
+) -> str:
+    """``inv push --tag TAG... [--image IMAGE] ...``: required flags without brackets."""
     parts = [program, name]
     for arg in arguments:
         if arg.positional:
@@ -174,8 +181,26 @@ def usage_line(program: str, name: str, task: Any, arguments: list[Any]) -> str:
             continue
         spelled = flag_spellings(arg)[0]
         suffix = "..." if is_repeatable(task, arg) else ""
-        parts.append(f"[{spelled}]{suffix}")
+        if flag_key(arg) in required:
+            parts.append(f"{spelled}{suffix}")
+        else:
+            parts.append(f"[{spelled}]{suffix}")
     return " ".join(parts)
+
+
+def parse_flag_list(text: str | None) -> dict[tuple[str, str], str]:
+    """``push --tag, pull --tag=latest`` -> ``{("push", "tag"): "", ("pull", "tag"): "latest"}``."""
+    found: dict[tuple[str, str], str] = {}
+    for item in filter(None, (part.strip() for part in (text or "").split(","))):
+        task_name, _, flag = item.partition(" ")
+        flag, _, value = flag.strip().partition("=")
+        found[(task_name, flag.removeprefix("--").replace("_", "-"))] = value.strip()
+    return found
+
+
+def flag_key(arg: Any) -> str:
+    """A flag's long name as typed, ``kms-key``, however Invoke stores it."""
+    return max(arg.names, key=len).replace("_", "-")
 
 
 def generated_example(program: str, name: str, arguments: list[Any]) -> str:
@@ -198,6 +223,7 @@ LABELS = (
     "Default",
     "Repeats",
     "not set",
+    "required",
     "yes",
     "no",
     "on",
@@ -258,7 +284,14 @@ def _table(
 class InvokeCollectionDirective(SphinxDirective):
     required_arguments = 1
     has_content = True
-    option_spec: ClassVar[dict[str, Any]] = {"program": directives.unchanged}
+    option_spec: ClassVar[dict[str, Any]] = {
+        "program": directives.unchanged,
+        # Flags a task cannot run without: ``push --tag, tag --tag``.
+        "required": directives.unchanged,
+        # What a flag left out means when that is a value rather than a setting:
+        # ``pull --tag=latest``.  The flag's help must say "(default: latest)".
+        "defaults": directives.unchanged,
+    }
 
     def run(self) -> list[nodes.Node]:
         spec = self.arguments[0]
@@ -271,6 +304,9 @@ class InvokeCollectionDirective(SphinxDirective):
             return []
         self._note_package_files(spec)
         program = self.options.get("program", "inv")
+        self.required = parse_flag_list(self.options.get("required"))
+        self.defaults = parse_flag_list(self.options.get("defaults"))
+        self._check_flag_lists(collection)
         examples = self._examples(collection, program)
         labels = _Labels(self)
         std = self.env.domains.standard_domain
@@ -294,12 +330,13 @@ class InvokeCollectionDirective(SphinxDirective):
                 self.set_source_info(paragraph)  # translatable: see the module docstring
                 section += paragraph
             arguments = task_arguments(task)
-            usage = usage_line(program, name, task, arguments)
+            required = frozenset(flag for task_name, flag in self.required if task_name == name)
+            usage = usage_line(program, name, task, arguments, required)
             section += labels.rubric("Usage")
             section += nodes.literal_block(usage, usage, language="text", classes=["ecr-usage"])
             if arguments:
                 section += labels.rubric("Flags")
-                section += self._flag_table(task, arguments, labels)
+                section += self._flag_table(name, task, arguments, labels)
             else:
                 section += labels.paragraph("This task takes no flags.")
             section += labels.rubric("Example")
@@ -310,7 +347,35 @@ class InvokeCollectionDirective(SphinxDirective):
             result.append(section)
         return result
 
-    def _flag_table(self, task: Any, arguments: list[Any], labels: _Labels) -> nodes.table:
+    def _check_flag_lists(self, collection: Any) -> None:
+        """Every flag named in ``:required:`` and ``:defaults:`` exists, and a
+        stated default is the one the flag's help string gives."""
+        for option, flags in (("required", self.required), ("defaults", self.defaults)):
+            for (task_name, flag), value in flags.items():
+                arg = None
+                if task_name in collection.task_names:
+                    task = collection[task_name]
+                    arg = next((a for a in task_arguments(task) if flag_key(a) == flag), None)
+                if arg is None:
+                    logger.warning(
+                        "invoke-collection: :%s: names %s --%s, which does not exist",
+                        option,
+                        task_name,
+                        flag,
+                        location=self.get_location(),
+                    )
+                elif option == "defaults" and f"(default: {value})" not in (arg.help or ""):
+                    logger.warning(
+                        "invoke-collection: the help of %s --%s does not say (default: %s)",
+                        task_name,
+                        flag,
+                        value,
+                        location=self.get_location(),
+                    )
+
+    def _flag_table(
+        self, task_name: str, task: Any, arguments: list[Any], labels: _Labels
+    ) -> nodes.table:
         rows = []
         for arg in arguments:
             spelled = flag_spellings(arg)
@@ -326,17 +391,21 @@ class InvokeCollectionDirective(SphinxDirective):
                 [
                     flag_cell,
                     help_cell,
-                    [self._default(arg, labels)],
+                    [self._default(task_name, arg, labels)],
                     [self._repeats(task, arg, labels)],
                 ]
             )
         headers = [labels.paragraph(text) for text in ("Flag", "Help", "Default", "Repeats")]
         return _table(headers, rows, [22, 48, 15, 15])
 
-    @staticmethod
-    def _default(arg: Any, labels: _Labels) -> nodes.Node:
+    def _default(self, task_name: str, arg: Any, labels: _Labels) -> nodes.Node:
+        key = (task_name, flag_key(arg))
+        if key in self.required:
+            return labels.paragraph("required")
         if arg.kind is bool:
             return labels.paragraph("on" if arg.default else "off")
+        if arg.default is None and key in self.defaults:
+            return _default_paragraph(self.defaults[key], labels)
         return _default_paragraph(arg.default, labels)
 
     @staticmethod
@@ -534,6 +603,12 @@ class KeepCodeTextUntranslated(SphinxTransform):
 
     def apply(self, **kwargs: Any) -> None:
         for node in self.document.findall(nodes.TextElement):
+            if isinstance(node, nodes.Inline):
+                # Inline nodes are never translated unless marked translatable,
+                # and Sphinx unwraps every inline that carries the mark at all
+                # (RemoveTranslatableInline): marking a signature's parts would
+                # glue ``repo=None`` into ``=repoNone``.
+                continue
             if ":docstring of " in (node.source or "") or _inside(node, addnodes.desc):
                 node["translatable"] = False
             elif isinstance(node, (nodes.paragraph, nodes.term, nodes.title)) and _only_code(node):
@@ -556,7 +631,32 @@ def _inside(node: nodes.Node, kind: type) -> bool:
     return False
 
 
+def spell_out_factories(
+    app: Sphinx,
+    what: str,
+    name: str,
+    obj: Any,
+    options: Any,
+    signature: str | None,
+    return_annotation: str | None,
+) -> tuple[str | None, str | None] | None:
+    """Show a dataclass field's ``default_factory`` as a call (``regions=list()``).
+
+    Python's own signature of a generated ``__init__`` says ``<factory>``, which
+    is not Python; the API page's signatures must read as code.
+    """
+    if what != "class" or not signature or "<factory>" not in signature:
+        return None
+    for field in dataclasses.fields(obj):
+        factory = field.default_factory
+        if factory is not dataclasses.MISSING:
+            call = f"{getattr(factory, '__qualname__', 'factory')}()"
+            signature = signature.replace(f"{field.name}=<factory>", f"{field.name}={call}")
+    return signature, return_annotation
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
+    app.connect("autodoc-process-signature", spell_out_factories)
     app.add_object_type("task", "task")
     app.add_directive("invoke-collection", InvokeCollectionDirective)
     app.add_directive("invoke-settings", InvokeSettingsDirective)

@@ -3,9 +3,12 @@
 The English and the Chinese site are two builds of the same sources, published
 side by side (``html/en/`` and ``html/zh_CN/`` locally, one Read the Docs project
 per language when hosted).  On ``html-page-context`` this extension works out the
-relative address of the current page in each other language; the theme's
-breadcrumbs template shows it as a link, and ``<link rel="alternate">`` tags tell
-search engines about the twin.
+relative address of the current page in each other language; the breadcrumbs
+template shows it as a link (``_static/ecr-tasks.js`` carries the ``#anchor``
+over when it is followed).  ``<link rel="alternate" hreflang>`` tags give search
+engines the absolute address of every language's version of the page, on the
+published site (``ecr_site_url``), which is also the ``html_baseurl`` of the
+build and so the page's canonical address.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import os
 from typing import Any
 
 from sphinx.application import Sphinx
+from sphinx.config import Config
 
 
 def twin_url(
@@ -25,6 +29,18 @@ def twin_url(
         # Read the Docs serves /<language slug>/<version>/<page>.html
         return f"{to_root}../../{slug}/{rtd_version}/{pagename}.html"
     return f"{to_root}../{language}/{pagename}.html"
+
+
+def published_root(config: Config, language: str) -> str:
+    """Absolute address of *language*'s site: ``<site>/<slug>/<version>/``."""
+    slug = config.ecr_languages[language]["rtd_slug"]
+    return f"{config.ecr_site_url.rstrip('/')}/{slug}/{config.ecr_site_version}/"
+
+
+def set_base_url(app: Sphinx, config: Config) -> None:
+    """``html_baseurl`` for the language being built, unless conf.py set one."""
+    if not config.html_baseurl and config.language in config.ecr_languages:
+        config.html_baseurl = published_root(config, config.language)
 
 
 def add_language_links(
@@ -41,14 +57,20 @@ def add_language_links(
         url = twin_url(pagename, language, on_rtd, rtd_version, info["rtd_slug"])
         links.append({"url": url, "label": info["label"], "hreflang": info["hreflang"]})
     context["ecr_language_links"] = links
+    # Every language, this one included, as search engines expect.
     alternates = "".join(
-        f'<link rel="alternate" hreflang="{link["hreflang"]}" href="{link["url"]}" />\n'
-        for link in links
+        f'<link rel="alternate" hreflang="{info["hreflang"]}" '
+        f'href="{published_root(app.config, language)}{pagename}.html" />\n'
+        for language, info in languages.items()
     )
     context["metatags"] = context.get("metatags", "") + alternates
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_config_value("ecr_languages", {}, "html", types=frozenset({dict}))
+    app.add_config_value("ecr_site_url", "", "html", types=frozenset({str}))
+    app.add_config_value("ecr_site_version", "latest", "html", types=frozenset({str}))
+    # After conf.py and -D overrides, so the language is the one being built.
+    app.connect("config-inited", set_base_url, priority=800)
     app.connect("html-page-context", add_language_links)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

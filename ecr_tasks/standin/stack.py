@@ -286,7 +286,6 @@ class Stack:
             engine = "none started (docker login still works; push and pull need an engine)"
         else:
             engine = "the one already running"
-        exports = "\n".join(f"export {k}={shlex.quote(v)}" for k, v in self.env().items())
         return (
             f"ECR stand-in running (work dir {self.workdir})\n"
             f"  API emulator: {self.api_url}\n"
@@ -300,15 +299,18 @@ class Stack:
             f'  account: "{self.account}"\n'
             "\n"
             "# shell\n"
-            f"{exports}\n"
+            f"{self._exports()}\n"
         )
 
+    def _exports(self) -> str:
+        return "\n".join(f"export {k}={shlex.quote(v)}" for k, v in self.env().items())
+
     def _real_hosts_text(self, hosts: RealHosts) -> str:
-        exports = "\n".join(f"export {k}={shlex.quote(v)}" for k, v in self.env().items())
+        ecr_api = next(name for name in hosts.api_names if name.startswith("api.ecr."))
         return (
             f"ECR stand-in running with real host names (work dir {self.workdir})\n"
             f"  registry:     https://{hosts.registry} -> {hosts.registry_address}:443\n"
-            f"  API:          https://{hosts.api_names[1]} and the other AWS endpoints"
+            f"  API:          https://{ecr_api} and the other AWS endpoints"
             f" -> {hosts.api_address}:443\n"
             f"  engine:       {self.docker_host} (ours, inside the namespace)\n"
             f"  trust:        {hosts.bundle}\n"
@@ -320,7 +322,7 @@ class Stack:
             "\n"
             "# only processes inside this stand-in's mount namespace see these names\n"
             f"# shell, inside it: nsenter --target {os.getpid()} --mount\n"
-            f"{exports}\n"
+            f"{self._exports()}\n"
         )
 
     def _start_api_front(self, hosts: RealHosts) -> None:

@@ -1,0 +1,230 @@
+"""The built site in a real browser: headless Chromium driven by selenium.
+
+What only a browser shows: the search pages run their scripts and list results
+(in Chinese too), no page raises a JavaScript error, the language switch can
+be seen and followed at desktop and phone width, and a wide table can be
+scrolled sideways on a phone.  The site is served over HTTP from a local
+server, as a reader's browser would get it.
+
+Debian's ``chromium`` and ``chromium-driver`` are used (``bash scripts/dev``
+installs them).  Under ``CI=true`` a browser that cannot start fails the run;
+elsewhere these tests are skipped then.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.docs_site import built_site, in_ci
+
+pytestmark = [pytest.mark.docs, pytest.mark.browser]
+
+LANGUAGES = ("en", "zh_CN")
+DESKTOP, PHONE = 1280, 390
+SEARCHES = {"en": "login", "zh_CN": "登录"}
+CHROMIUM = ("chromium", "chromium-browser")
+CHROMEDRIVER = ("chromedriver",)
+
+
+def _unavailable(reason: str) -> None:
+    if in_ci():
+        pytest.fail(f"the browser tests cannot run: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def _which(names: tuple[str, ...]) -> str | None:
+    return next((found for name in names if (found := shutil.which(name))), None)
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return built_site(tmp_path_factory)
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="session")
+def base_url(site: Path) -> Iterator[str]:
+    """The site served over HTTP on a free loopback port."""
+    handler = functools.partial(_QuietHandler, directory=str(site))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        _unavailable("selenium is not installed (the tests dependency group)")
+    binary, driver_path = _which(CHROMIUM), _which(CHROMEDRIVER)
+    if binary is None or driver_path is None:
+        _unavailable("chromium and chromium-driver are not installed")
+    options = webdriver.ChromeOptions()
+    options.binary_location = binary
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    try:
+        driver = webdriver.Chrome(options=options, service=Service(executable_path=driver_path))
+    except Exception as error:  # any start-up failure means "no browser here"
+        _unavailable(f"headless chromium did not start: {' '.join(str(error).split())[:300]}")
+    driver.set_page_load_timeout(60)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def _viewport(driver, width: int) -> None:
+    """Make the page ``width`` CSS pixels wide, as a phone (or a desktop) would."""
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": width < 800},
+    )
+
+
+def _load(driver, url: str) -> list[str]:
+    """Open ``url``; the page's errors from the browser console."""
+    driver.get_log("browser")  # drop what earlier pages left
+    driver.get(url)
+    driver.execute_script("return document.readyState")
+    return [
+        entry["message"]
+        for entry in driver.get_log("browser")
+        if entry["level"] == "SEVERE" and "favicon.ico" not in entry["message"]
+    ]
+
+
+def _pages(site: Path, language: str) -> list[str]:
+    return sorted(path.name for path in (site / language).glob("*.html"))
+
+
+def _wait(driver, script: str, timeout: float = 20) -> object:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, timeout).until(lambda d: d.execute_script(script))
+
+
+# -- the tests ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_no_page_raises_a_javascript_error(
+    browser, base_url: str, site: Path, language: str
+) -> None:
+    _viewport(browser, DESKTOP)
+    pages = _pages(site, language)
+    assert len(pages) >= 10
+    for page in pages:
+        errors = _load(browser, f"{base_url}/{language}/{page}")
+        assert not errors, f"{language}/{page}: {errors}"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_search_lists_results(browser, base_url: str, language: str) -> None:
+    from urllib.parse import quote
+
+    _viewport(browser, DESKTOP)
+    word = SEARCHES[language]
+    errors = _load(browser, f"{base_url}/{language}/search.html?q={quote(word)}")
+    assert not errors, errors
+    found = _wait(
+        browser,
+        "var items = document.querySelectorAll('#search-results li');"
+        "return items.length ? items.length : null;",
+    )
+    assert found >= 1, f"{language}: searching {word!r} lists nothing"
+    titles = browser.execute_script(
+        "return Array.from(document.querySelectorAll('#search-results li a'))"
+        ".map(a => a.textContent).join(' | ');"
+    )
+    assert titles, f"{language}: the results have no titles"
+
+
+@pytest.mark.parametrize("width", [DESKTOP, PHONE])
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_language_switch_is_visible_on_every_page(
+    browser, base_url: str, site: Path, language: str, width: int
+) -> None:
+    _viewport(browser, width)
+    for page in _pages(site, language):
+        _load(browser, f"{base_url}/{language}/{page}")
+        box = browser.execute_script(
+            "var a = document.querySelector('a.ecr-language-link');"
+            "if (!a) return null;"
+            "var r = a.getBoundingClientRect(), s = getComputedStyle(a);"
+            "return {left: r.left, right: r.right, top: r.top, bottom: r.bottom,"
+            " width: r.width, height: r.height, shown: s.display !== 'none'"
+            " && s.visibility !== 'hidden', viewport: window.innerWidth};"
+        )
+        where = f"{language}/{page} at {width} px"
+        assert box is not None, f"{where}: no language switch"
+        assert box["viewport"] == width, f"{where}: the viewport is {box['viewport']} px"
+        assert box["shown"] and box["width"] > 20 and box["height"] > 10, f"{where}: hidden"
+        assert box["left"] >= 0 and box["right"] <= width, f"{where}: off screen {box}"
+        assert 0 <= box["top"] < 300, f"{where}: not at the top of the page {box}"
+
+
+@pytest.mark.parametrize("width", [DESKTOP, PHONE])
+def test_language_switch_keeps_the_section(browser, base_url: str, width: int) -> None:
+    _viewport(browser, width)
+    _load(browser, f"{base_url}/en/guide.html#the-token-cache")
+    # Moving to another section afterwards must move the switch along.
+    browser.execute_script("window.location.hash = '#where-the-login-is-kept';")
+    _wait(
+        browser,
+        "return document.querySelector('a.ecr-language-link').getAttribute('href')"
+        ".endsWith('#where-the-login-is-kept');",
+    )
+    browser.execute_script("document.querySelector('a.ecr-language-link').click();")
+    _wait(browser, "return location.pathname.endsWith('/zh_CN/guide.html');")
+    assert browser.execute_script("return location.hash;") == "#where-the-login-is-kept"
+    assert browser.execute_script(
+        "return document.getElementById('where-the-login-is-kept') !== null;"
+    ), "the Chinese page has no section with that id"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_comparison_table_scrolls_sideways_on_a_phone(
+    browser, base_url: str, language: str
+) -> None:
+    _viewport(browser, PHONE)
+    _load(browser, f"{base_url}/{language}/comparison.html")
+    state = browser.execute_script(
+        "var table = document.querySelector('table.ecr-comparison');"
+        "var box = table.closest('.wy-table-responsive');"
+        "var cells = table.querySelectorAll('thead th');"
+        "var last = cells[cells.length - 1];"
+        "var before = last.getBoundingClientRect().right;"
+        "box.scrollIntoView();"
+        "box.scrollLeft = box.scrollWidth;"
+        "var r = last.getBoundingClientRect();"
+        "return {overflow: getComputedStyle(box).overflowX, scrollable:"
+        " box.scrollWidth > box.clientWidth, before: before, left: r.left, right: r.right,"
+        " cue: getComputedStyle(box).backgroundImage, text: last.textContent.trim(),"
+        " viewport: window.innerWidth};"
+    )
+    assert state["viewport"] == PHONE
+    assert state["text"] == "ecr-tasks"
+    assert state["overflow"] in ("auto", "scroll"), state
+    assert state["scrollable"] and state["before"] > PHONE, "the table fits: nothing to test"
+    assert "gradient" in state["cue"], "no shadow shows that the table goes on"
+    assert state["left"] >= 0 and state["right"] <= PHONE + 1, f"last column not reached: {state}"
