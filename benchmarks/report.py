@@ -144,7 +144,8 @@ def markdown(
             "## API calls",
             "",
             "GetAuthorizationToken calls counted by the stand-in (the tokens it issued) "
-            "during each run, warm-up runs included.",
+            "during each run, warm-up runs included. The cached-token pair fills both "
+            "caches before its first run.",
             "",
             calls,
         ]

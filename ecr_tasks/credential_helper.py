@@ -95,9 +95,11 @@ def serve(action: str, stdin: IO[str], stdout: IO[str], environ: Mapping[str, st
 
 def _report(message: str) -> None:
     # The engine shows what it read on stdout; a terminal gets it once, on stderr.
-    print(f"ecr-tasks: {message}" if message != NOT_FOUND else message, file=sys.stderr)
+    # The not-found sentence goes as it is: engines compare it word for word.
+    line = message if message == NOT_FOUND else f"ecr-tasks: {message}"
+    print(line, file=sys.stderr)
     if not sys.stdout.isatty():
-        print(message, file=sys.stdout)
+        print(line, file=sys.stdout)
 
 
 def main(argv: list[str] | None = None) -> int:

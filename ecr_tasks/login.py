@@ -337,8 +337,8 @@ class Registries:
                 ) from None
         if shutil.which(cred_helpers.PROGRAM, path=self.environ.get("PATH")) is None:
             raise EngineError(
-                f"{cred_helpers.PROGRAM} not found on PATH: install ecr-tasks where the"
-                f" engine runs, or log in without --helper"
+                "docker-credential-ecr-tasks not found on PATH: install ecr-tasks where the"
+                " engine runs, or log in without --helper"
             )
         path = self.auth_file
         if c.config.run.echo or c.config.run.dry:
