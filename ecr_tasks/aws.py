@@ -23,7 +23,7 @@ from ecr_tasks.errors import AwsError, ConfigError, RepositoryNotFound, tls_prob
 
 TYPE_CHECKING = False  # typing is not loaded when the cache answers
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, Literal
 
 # Bounded retries with backoff for throttling and transient network errors.
 # total_max_attempts counts the first try too; botocore rewrites a dict with
@@ -116,7 +116,9 @@ class Aws:
                     self._clients[key] = self._session.create_client(
                         service,
                         region_name=region,
-                        config=Config(retries=dict(RETRIES), **TIMEOUTS),
+                        # botocore-stubs types ``retries`` as a TypedDict of its own and
+                        # each keyword by its option; these are the documented values.
+                        config=Config(retries=dict(RETRIES), **TIMEOUTS),  # type: ignore[arg-type]
                     )
             return self._clients[key]
 
@@ -139,18 +141,23 @@ class Aws:
 
     def caller_account(self, region: str) -> str:
         with translate_errors(region=region):
-            return self.client("sts", region).get_caller_identity()["Account"]
+            account: str = self.client("sts", region).get_caller_identity()["Account"]
+        return account
 
     def caller_arn(self, region: str) -> str:
         with translate_errors(region=region):
-            return self.client("sts", region).get_caller_identity()["Arn"]
+            arn: str = self.client("sts", region).get_caller_identity()["Arn"]
+        return arn
 
-    def describe_repository(self, region: str, account: str | None, repo: str) -> dict:
+    def describe_repository(
+        self, region: str, account: str | None, repo: str
+    ) -> dict[str, Any]:
         with translate_errors(region=region, repo=repo):
             answer = self.client("ecr", region).describe_repositories(
                 repositoryNames=[repo], **({"registryId": account} if account else {})
             )
-        return answer["repositories"][0]
+        found: dict[str, Any] = answer["repositories"][0]
+        return found
 
     def create_repository(
         self,
@@ -161,7 +168,7 @@ class Aws:
         immutable: bool,
         scan_on_push: bool,
         kms_key: str | None,
-    ) -> dict:
+    ) -> dict[str, Any]:
         encryption = (
             {"encryptionType": "KMS", "kmsKey": kms_key}
             if kms_key
@@ -175,7 +182,8 @@ class Aws:
                 encryptionConfiguration=encryption,
                 **({"registryId": account} if account else {}),
             )
-        return answer["repository"]
+        created: dict[str, Any] = answer["repository"]
+        return created
 
 
 _DENIED = {
@@ -208,7 +216,9 @@ class translate_errors:  # a context manager, named like one
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, kind: type | None, error: BaseException | None, tb: Any) -> bool:
+    def __exit__(
+        self, kind: type | None, error: BaseException | None, tb: Any
+    ) -> Literal[False]:
         if error is None:
             return False
         problem = _describe(error, self.region, self.repo)

@@ -22,6 +22,10 @@ from pathlib import Path
 
 from ecr_tasks.aws import Token
 
+TYPE_CHECKING = False  # typing is not loaded when the cache answers
+if TYPE_CHECKING:
+    from typing import Literal, TextIO
+
 FORMAT = 1
 
 
@@ -45,7 +49,7 @@ def is_fresh(token: Token, now: float | None = None) -> bool:
 class NullCache:
     """The cache when it is turned off: never hits, never writes."""
 
-    enabled = False
+    enabled: Literal[False] = False
 
     def get(self, key: str, quiet: bool = False) -> Token | None:
         return None
@@ -68,7 +72,7 @@ FETCH_WAIT = 30.0
 class TokenCache:
     """Tokens as one JSON file per key under ``directory``."""
 
-    enabled = True
+    enabled: Literal[True] = True
 
     def __init__(self, directory: Path | None = None) -> None:
         self.directory = directory or cache_dir()
@@ -174,7 +178,7 @@ def _lock_within(fd: int, wait: float) -> bool:
 
 
 @contextlib.contextmanager
-def _private_tempfile(directory: Path) -> Iterator[tuple]:
+def _private_tempfile(directory: Path) -> Iterator[tuple[TextIO, str]]:
     import tempfile  # here: a cached answer never writes, and never pays for it
 
     fd, temp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".json")

@@ -27,14 +27,17 @@ def _running_program() -> Any:
     return None
 
 
-def _body(program: Any, name: str) -> Callable | None:
+def _body(program: Any, name: str) -> Callable[..., Any] | None:
     try:
-        return program.collection[name].body
+        body: Callable[..., Any] = program.collection[name].body
+        return body
     except (KeyError, AttributeError, TypeError, ValueError):
         return None
 
 
-def flags_after(this: Callable, followers: tuple[Callable, ...]) -> list[dict[str, Any]]:
+def flags_after(
+    this: Callable[..., Any], followers: tuple[Callable[..., Any], ...]
+) -> list[dict[str, Any]]:
     """The registry flags given to each of ``followers`` that comes after
     ``this`` on the command line (up to the next ``this``), in order.
 

@@ -16,6 +16,7 @@ import os
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from ecr_tasks.engine import config_lock
 from ecr_tasks.engine_auth import host_of_key
@@ -26,7 +27,7 @@ HELPER = "ecr-tasks"
 PROGRAM = f"docker-credential-{HELPER}"
 
 
-def read_config(path: Path) -> dict:
+def read_config(path: Path) -> dict[str, Any]:
     """The engine's config as a dict; {} when there is none yet.
 
     A file that is there but is not a JSON object is the user's to fix: we
@@ -47,7 +48,7 @@ def read_config(path: Path) -> dict:
     return data
 
 
-def _write_config(path: Path, data: dict) -> None:
+def _write_config(path: Path, data: dict[str, Any]) -> None:
     target = path.resolve()  # a symlinked config is updated where it lives
     target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     try:

@@ -548,7 +548,13 @@ def _engine_checks(engine: str, run: Probe, environ: Mapping[str, str]) -> list[
     },
 )
 @exits_cleanly
-def doctor(c, repo=None, region=None, profile=None, account=None):
+def doctor(
+    c: Any,
+    repo: str | None = None,
+    region: str | None = None,
+    profile: str | None = None,
+    account: str | None = None,
+) -> None:
     """Check the engine, AWS credentials, region, registry, repository and token cache.
 
     One line per check, marked ✓ (passed), ✗ (failed, with a hint) or a

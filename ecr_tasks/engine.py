@@ -39,6 +39,9 @@ _DAEMON_DOWN = re.compile(
 )
 _AUTH = re.compile(
     r"unauthorized|authentication required|no basic auth credentials|401 Unauthorized"
+    # podman with DOCKER_CONFIG naming a folder that holds no config.json yet:
+    # no credentials at all, which a login mends.
+    r"|stat \S*config\.json: no such file or directory"
     r"|authorization token has expired|denied: (?:Your )?authorization",
     re.I,
 )
@@ -75,7 +78,7 @@ def _last_line(text: str) -> str:
 
 def classify(
     engine: str, action: str, stderr: str, target: str, secrets: Sequence[str] = ()
-) -> EngineError:
+) -> EngineError | RepositoryNotFound:
     """Turn an engine's error output into one :class:`EngineError` line."""
     detail = redact(_last_line(stderr), secrets)[:300]
     if _DAEMON_DOWN.search(stderr):
@@ -189,7 +192,8 @@ def run(
         raise EngineError(f"{argv[0]} not found on PATH: install it or set ecr.engine")
     if result.exited != 0:
         raise classify(argv[0], action, result.stderr, target)
-    return result.stdout
+    out: str = result.stdout
+    return out
 
 
 def pushed_digests(output: str) -> dict[str, str]:

@@ -13,6 +13,7 @@ import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 
 def auth_file(engine: str, environ: Mapping[str, str] = os.environ) -> Path:
@@ -40,7 +41,7 @@ def host_of_key(key: str) -> str:
     return key.split("://", 1)[-1].split("/", 1)[0].lower()
 
 
-def read_auths(path: Path) -> dict | None:
+def read_auths(path: Path) -> dict[str, Any] | None:
     """The file's JSON object, or None when it is missing or unreadable."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))

@@ -41,6 +41,20 @@ class BadValue(EcrTasksError):
         super().__init__(f"invalid {what} {value!r}: {rule}")
 
 
+class NotEcrHost(BadValue):
+    """A registry host that is not one of ECR's, where only ECR's will do."""
+
+    def __init__(self, host: object) -> None:
+        self.what = "registry"
+        self.value = host
+        EcrTasksError.__init__(
+            self,
+            f"invalid registry {host!r}: expected an ECR registry host such as "
+            "123456789012.dkr.ecr.eu-west-1.amazonaws.com or public.ecr.aws; "
+            "for a proxy or stand-in set ecr.registry",
+        )
+
+
 class ConfigError(EcrTasksError):
     """Something needed is not set: a region, credentials, a profile."""
 

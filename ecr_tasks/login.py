@@ -152,11 +152,14 @@ class Registries:
         if missing:
             groups = list(missing.items())
             if len(groups) == 1:
-                results = [self._fetch_once(*groups[0], recheck=not refresh)]
+                # Each group is (region and public, targets); mypy cannot spread it with *.
+                results = [self._fetch_once(groups[0][0], groups[0][1], recheck=not refresh)]
             else:
                 with ThreadPoolExecutor(max_workers=min(8, len(groups))) as pool:
                     results = list(
-                        pool.map(lambda g: self._fetch_once(*g, recheck=not refresh), groups)
+                        pool.map(
+                            lambda g: self._fetch_once(g[0], g[1], recheck=not refresh), groups
+                        )
                     )
             for fetched in results:
                 found.update(fetched)

@@ -13,7 +13,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ecr_tasks.errors import BadValue
+from ecr_tasks.errors import BadValue, NotEcrHost
+
+TYPE_CHECKING = False  # typing is not loaded when the credential helper parses a host
+if TYPE_CHECKING:
+    from typing import Any
 
 # The ECR API's own pattern for repository names (2 to 256 characters).
 _REPO_COMPONENT = r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*"
@@ -147,14 +151,15 @@ class Partition:
 
 
 @functools.cache
-def _partition_table() -> list[dict]:
+def _partition_table() -> list[dict[str, Any]]:
     # Read botocore's own data file without importing botocore (which costs
     # a tenth of a second and is not needed to name a registry).
     spec = importlib.util.find_spec("botocore")
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError("botocore is not installed")
     path = Path(next(iter(spec.submodule_search_locations))) / "data" / "partitions.json"
-    return json.loads(path.read_text(encoding="utf-8"))["partitions"]
+    partitions: list[dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))["partitions"]
+    return partitions
 
 
 def partition_of(region: str) -> Partition | None:
@@ -227,10 +232,6 @@ _PRIVATE_HOST_RE = re.compile(
     r"(?P<account>[0-9]{12})\.(?P<service>dkr\.ecr|dkr\.ecr-fips|dkr-ecr|dkr-ecr-fips)"
     r"\.(?P<region>[a-z0-9-]+)\.(?P<domain>[a-z0-9.-]+)"
 )
-_NOT_ECR = (
-    "expected an ECR registry host such as 123456789012.dkr.ecr.eu-west-1.amazonaws.com "
-    "or public.ecr.aws; for a proxy or stand-in set ecr.registry"
-)
 
 
 def parse_registry_host(host: object) -> RegistryHost:
@@ -239,7 +240,8 @@ def parse_registry_host(host: object) -> RegistryHost:
     The inverse of :func:`registry_host` (and of :func:`public_registry_host`):
     every host those build parses back to the same record. Anything else,
     look-alikes included (another domain after the partition's, a missing
-    account, a wrong service label, a port), raises :class:`BadValue`.
+    account, a wrong service label, a port), raises :class:`NotEcrHost`,
+    a :class:`BadValue`.
 
     >>> parse_registry_host("123456789012.dkr.ecr.eu-west-1.amazonaws.com").region
     'eu-west-1'
@@ -253,12 +255,12 @@ def parse_registry_host(host: object) -> RegistryHost:
         )
     match = _PRIVATE_HOST_RE.fullmatch(name)
     if match is None or not REGION_RE.fullmatch(match["region"]):
-        raise BadValue("registry", host, _NOT_ECR)
+        raise NotEcrHost(host)
     partition = partition_of(match["region"])
     dualstack = match["service"].startswith("dkr-ecr")
     domain = partition and (partition.dualstack_suffix if dualstack else partition.dns_suffix)
     if partition is None or not domain or match["domain"] != domain:
-        raise BadValue("registry", host, _NOT_ECR)
+        raise NotEcrHost(host)
     return RegistryHost(
         match["account"],
         match["region"],

@@ -120,6 +120,7 @@ def _ask(
                 body,
             )
     except urllib.error.HTTPError as error:
+        error.close()  # it holds the open response, left to the collector otherwise
         if error.code == 404:
             return None
         if error.code in (401, 403):
@@ -137,4 +138,8 @@ def _ask(
                 f"TLS check of registry {host} failed: {problem}; if it signs with its own CA,"
                 " point SSL_CERT_FILE at a bundle that holds it"
             ) from None
-        raise EngineError(f"registry {host} is unreachable: {reason}") from None
+        # Worded as the engine's own failure is, naming the image, so that a
+        # registry that is down reads the same before and after a push.
+        raise EngineError(
+            f"registry for {host}/{repo}:{reference} is unreachable: {reason}"
+        ) from None

@@ -95,12 +95,18 @@ def _as_list(value: Any) -> list[Any]:
 _SWITCH_DEFAULTS = {"fips": False, "dualstack": False, "cache": True, "helper": False}
 
 
-def _accounts(value: Any) -> list[Any]:
-    # INVOKE_ECR_ACCOUNT=111111111111,222222222222 names several, as the
-    # registries input of the amazon-ecr-login action does.
-    found: list[Any] = []
+def _accounts(value: Any) -> list[str]:
+    """Checked account ids; ``111111111111,222222222222`` names several, as the
+    registries input of the amazon-ecr-login action does."""
+    found: list[str] = []
     for item in _as_list(value):
-        found += [part.strip() for part in item.split(",")] if isinstance(item, str) else [item]
+        if isinstance(item, str) and "," in item:
+            parts = item.split(",")
+            if not all(naming.ACCOUNT_RE.fullmatch(part) for part in parts):
+                raise BadValue("account id", item, "expected 12-digit ids separated by commas")
+            found += parts
+        else:
+            found.append(naming.check_account(item))
     return found
 
 
@@ -163,7 +169,7 @@ def resolve(
     return Settings(
         repo=naming.check_repo(r) if (r := pick(repo, "repo")) is not None else None,
         regions=_dedupe(naming.check_region(r) for r in region_values),
-        accounts=_dedupe(naming.check_account(a) for a in _accounts(pick(account, "account"))),
+        accounts=_dedupe(_accounts(pick(account, "account"))),
         profile=profile_value,
         registry=naming.check_registry(registry) if registry else None,
         engine=naming.check_engine(pick(None, "engine")),

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import re
 import sys
-from typing import Any
+from typing import Any, cast
 
 from invoke import Collection, task
 from invoke.exceptions import Exit
 
-from ecr_tasks import engine, naming, settings
+from ecr_tasks import engine, naming, registry_checks, settings
 from ecr_tasks.errors import AuthRejected, BadValue, ConfigError, EcrTasksError, exits_cleanly
-from ecr_tasks.login import Registries, Target
+from ecr_tasks.login import Outcome, Registries, Target
 
 # Long flags only: invoke would hand out single letters by argument order,
 # so -r would mean --region in one task and --repo in the next.
@@ -68,7 +68,7 @@ def _with_relogin(c: Any, regs: Registries, target: Target, action: Any) -> Any:
         return action()
 
 
-def _report(outcomes: list, quiet: bool = False, helper: bool = False) -> None:
+def _report(outcomes: list[Outcome], quiet: bool = False, helper: bool = False) -> None:
     failures = [o for o in outcomes if o.error is not None]
     how = " (credential helper ecr-tasks, no password stored)" if helper else ""
     for outcome in outcomes:
@@ -76,7 +76,7 @@ def _report(outcomes: list, quiet: bool = False, helper: bool = False) -> None:
             print(f"Logged in to {outcome.host}{how}")
     if failures:
         if len(outcomes) == 1:
-            raise failures[0].error
+            raise cast(EcrTasksError, failures[0].error)  # failures hold an error
         for outcome in failures:
             print(f"ecr-tasks: {outcome.host}: {outcome.error}", file=sys.stderr)
         raise Exit(f"ecr-tasks: {len(failures)} of {len(outcomes)} logins failed", code=1)
@@ -137,7 +137,7 @@ def _followers(c: Any) -> list[dict[str, Any]]:
     return found
 
 
-def _as_list(value: Any) -> list:
+def _as_list(value: Any) -> list[Any]:
     if value in (None, "", []):
         return []
     return list(value) if isinstance(value, (list, tuple)) else [value]
@@ -155,15 +155,15 @@ def _as_list(value: Any) -> list:
 )
 @exits_cleanly
 def login(
-    c,
-    region=None,
-    account=None,
-    profile=None,
-    registry=None,
-    public=False,
-    no_cache=False,
-    helper=False,
-):
+    c: Any,
+    region: str | list[str] | None = None,
+    account: str | list[str] | None = None,
+    profile: str | None = None,
+    registry: list[str] | None = None,
+    public: bool = False,
+    no_cache: bool = False,
+    helper: bool = False,
+) -> None:
     """Log the container engine in to Amazon ECR; the password goes on stdin.
 
     One GetAuthorizationToken call per region (none while a cached token is
@@ -210,7 +210,14 @@ def login(
     },
 )
 @exits_cleanly
-def logout(c, region=None, account=None, profile=None, registry=None, public=False):
+def logout(
+    c: Any,
+    region: str | list[str] | None = None,
+    account: str | list[str] | None = None,
+    profile: str | None = None,
+    registry: list[str] | None = None,
+    public: bool = False,
+) -> None:
     """Log the container engine out of Amazon ECR and drop the cached tokens.
 
     ``<engine> logout <registry>`` for each registry, as ``docker logout``
@@ -237,7 +244,7 @@ def _login_targets(
     by_host = [_host_target(s, naming.check_registry(h)) for h in hosts]
     targets: list[Target] = []
     if not hosts or explicit:
-        targets = [Target(r, a) for r in s.regions for a in (s.accounts or [None])]
+        targets = [Target(r, a) for r in s.regions for a in (s.accounts or (None,))]
         if not public and not targets:
             s.region  # noqa: B018 - raises the "no region" error
         if s.registry and len(targets) > 1:
@@ -257,7 +264,15 @@ def _login_targets(
     },
 )
 @exits_cleanly
-def uri(c, repo=None, tag=None, account=None, region=None, profile=None, digest=False):
+def uri(
+    c: Any,
+    repo: str | None = None,
+    tag: str | None = None,
+    account: str | None = None,
+    region: str | None = None,
+    profile: str | None = None,
+    digest: bool = False,
+) -> None:
     """Print the full registry reference of a repository and tag.
 
     The line is ``<registry>/<repo>[:<tag>]``. With no repository it prints
@@ -274,26 +289,10 @@ def uri(c, repo=None, tag=None, account=None, region=None, profile=None, digest=
     name, tag = _need_repo(s), tag or "latest"
     # The registry is asked over HTTP with the token: no engine, no engine login.
     host, _ = regs.token_and_host(_one_target(s))
-    found = _registry_digest(regs, _one_target(s), host, name, tag)
+    found = registry_checks.registry_digest(regs, _one_target(s), host, name, tag)
     if found is None:
         raise EcrTasksError(f"{naming.image_ref(host, name, tag)} not found in the registry")
     print(naming.image_ref(host, name, digest=found))
-
-
-def _registry_digest(
-    regs: Registries, target: Target, host: str, repo: str, tag: str
-) -> str | None:
-    from ecr_tasks.registry_api import manifest_digest
-
-    def ask() -> str | None:
-        token = regs.tokens([target])[target]
-        return manifest_digest(host, repo, tag, token.user, token.password)
-
-    try:
-        return ask()
-    except AuthRejected:
-        regs.forget(target)
-        return ask()
 
 
 def _tag_all(
@@ -309,7 +308,15 @@ def _tag_all(
 
 @task(iterable=["tag"], help=_IMAGE_FLAGS, auto_shortflags=False)
 @exits_cleanly
-def tag(c, tag=None, image=None, repo=None, account=None, region=None, profile=None):
+def tag(
+    c: Any,
+    tag: str | list[str] | None = None,
+    image: str | None = None,
+    repo: str | None = None,
+    account: str | None = None,
+    region: str | None = None,
+    profile: str | None = None,
+) -> None:
     """Tag a local image with its full ECR name.
 
     The new name is ``<registry>/<repo>:<tag>``, once per ``--tag``.
@@ -343,20 +350,20 @@ def tag(c, tag=None, image=None, repo=None, account=None, region=None, profile=N
 )
 @exits_cleanly
 def push(
-    c,
-    tag=None,
-    image=None,
-    repo=None,
-    account=None,
-    region=None,
-    profile=None,
-    create=False,
-    immutable=False,
-    scan_on_push=False,
-    kms_key=None,
-    no_verify=False,
-    force=False,
-):
+    c: Any,
+    tag: str | list[str] | None = None,
+    image: str | None = None,
+    repo: str | None = None,
+    account: str | None = None,
+    region: str | None = None,
+    profile: str | None = None,
+    create: bool = False,
+    immutable: bool = False,
+    scan_on_push: bool = False,
+    kms_key: str | None = None,
+    no_verify: bool = False,
+    force: bool = False,
+) -> None:
     """Tag and push a local image to ECR, then print the pushed digest.
 
     ``--tag`` repeats: ``inv push --tag v1 --tag latest`` pushes the local
@@ -385,10 +392,14 @@ def push(
     if not c.config.run.dry:
         locked = False
         if create:
-            found = _ensure_repository(regs, s, repo_name, immutable, scan_on_push, kms_key)
+            found = registry_checks.ensure_repository(
+                regs, s, repo_name, immutable, scan_on_push, kms_key
+            )
             locked = found.get("imageTagMutability", "").startswith("IMMUTABLE")
         host, _ = regs.token_and_host(target)
-        _refuse_overwrites(regs, target, host, repo_name, tags, locked=locked, force=force)
+        registry_checks.refuse_overwrites(
+            regs, target, host, repo_name, tags, locked=locked, force=force
+        )
     host = regs.ensure_login(c, target)
     refs = _tag_all(c, s, host, tags, image)
     pushed: dict[str, str | None] = {}
@@ -400,149 +411,10 @@ def push(
             pushed[ref] = engine.pushed_digests(out).get(the_tag)
     if not no_verify:
         tag_of = dict(zip(refs, tags, strict=True))
-        pushed = _verify_digests(regs, target, host, repo_name, tag_of, pushed)
+        pushed = registry_checks.verify_digests(regs, target, host, repo_name, tag_of, pushed)
     for ref, digest in pushed.items():
         # Only an engine that prints no digest (podman) under --no-verify lacks one.
         print(f"Pushed {ref} {digest}" if digest else f"Pushed {ref}")
-
-
-def _verify_digests(
-    regs: Registries,
-    target: Target,
-    host: str,
-    repo: str,
-    tag_of: dict[str, str],
-    pushed: dict[str, str | None],
-) -> dict[str, str | None]:
-    """Ask the registry itself what each pushed tag resolves to now.
-
-    It must be the digest the engine reported; an engine that reports none
-    gets the registry's answer. One HEAD request per tag.
-    """
-    served_digests: dict[str, str | None] = {}
-    for ref, reported in pushed.items():
-        served = _registry_digest(regs, target, host, repo, tag_of[ref])
-        if served is None:
-            raise EcrTasksError(f"digest check failed: the registry does not serve {ref}")
-        if reported is not None and served != reported:
-            raise EcrTasksError(
-                f"digest check failed: the registry resolves {ref} to {served}, "
-                f"not the pushed {reported}"
-            )
-        served_digests[ref] = served
-    return served_digests
-
-
-def _refuse_overwrites(
-    regs: Registries,
-    target: Target,
-    host: str,
-    repo: str,
-    tags: list[str],
-    locked: bool,
-    force: bool,
-) -> None:
-    """Stop before pushing anything over what a push would silently lose.
-
-    A tag of an immutable repository (``locked``) cannot be pushed again;
-    a tag that holds a multi-platform index would keep one platform only.
-    One HEAD request per tag, and a GET for an index to name its platforms.
-    """
-    from ecr_tasks import registry_api
-
-    for the_tag in tags:
-        served = _with_token(
-            regs,
-            target,
-            lambda token, the_tag=the_tag: registry_api.manifest(
-                host, repo, the_tag, token.user, token.password
-            ),
-        )
-        if served is None:
-            continue
-        if locked:
-            raise EcrTasksError(
-                f"tag {the_tag!r} already exists in {repo}, whose tags are immutable: "
-                "push under a new tag"
-            )
-        if served.is_index and not force:
-            platforms = _with_token(
-                regs,
-                target,
-                lambda token, the_tag=the_tag: registry_api.index_platforms(
-                    host, repo, the_tag, token.user, token.password
-                ),
-            )
-            listed = ", ".join(platforms) if platforms else "several platforms"
-            raise EcrTasksError(
-                f"tag {the_tag!r} in {repo} holds a multi-platform image index ({listed}): "
-                "pushing one image over it would drop them; pass --force to push anyway"
-            )
-
-
-def _with_token(regs: Registries, target: Target, ask: Any) -> Any:
-    """``ask(token)``; once more with a new token if the registry refuses the first."""
-    try:
-        return ask(regs.tokens([target])[target])
-    except AuthRejected:
-        regs.forget(target)
-        return ask(regs.tokens([target], refresh=True)[target])
-
-
-def _ensure_repository(
-    regs: Registries,
-    s: settings.Settings,
-    repo: str,
-    immutable: bool,
-    scan_on_push: bool,
-    kms_key: str | None,
-) -> dict:
-    """The repository's description, creating it first when it is missing."""
-    from ecr_tasks.errors import RepositoryNotFound
-
-    try:
-        found = regs.aws.describe_repository(s.region, s.account, repo)
-    except RepositoryNotFound:
-        created = regs.aws.create_repository(
-            s.region,
-            s.account,
-            repo,
-            immutable=immutable,
-            scan_on_push=scan_on_push,
-            kms_key=kms_key,
-        )
-        print(f"Created repository {repo}")
-        return created
-    differences = _settings_differences(found, immutable, scan_on_push, kms_key)
-    if differences:
-        raise ConfigError(
-            f"repository {repo} already exists with {', '.join(differences)}: "
-            "change it in ECR or drop those flags; nothing was pushed"
-        )
-    return found
-
-
-def _settings_differences(
-    found: dict, immutable: bool, scan_on_push: bool, kms_key: str | None
-) -> list[str]:
-    """What an existing repository lacks of the settings ``--create`` asked for."""
-    differences = []
-    if immutable and not found.get("imageTagMutability", "MUTABLE").startswith("IMMUTABLE"):
-        differences.append("mutable tags, not the immutable ones asked for")
-    if scan_on_push and not (found.get("imageScanningConfiguration") or {}).get("scanOnPush"):
-        differences.append("scan on push off, not on")
-    if kms_key:
-        encryption = found.get("encryptionConfiguration") or {}
-        actual = encryption.get("kmsKey") or ""
-        if encryption.get("encryptionType") != "KMS":
-            differences.append(
-                f"{encryption.get('encryptionType', 'AES256')} encryption, not KMS key {kms_key}"
-            )
-        # ECR reports a key's ARN; a key id matches its ARN's last part. An
-        # alias cannot be compared without asking KMS, so it is taken as given.
-        elif not kms_key.startswith("alias/") and kms_key not in (actual, actual.rsplit("/")[-1]):
-            differences.append(f"KMS key {actual}, not {kms_key}")
-    return differences
 
 
 @task(
@@ -555,7 +427,16 @@ def _settings_differences(
     },
 )
 @exits_cleanly
-def pull(c, tag=None, digest=None, repo=None, account=None, region=None, profile=None, image=None):
+def pull(
+    c: Any,
+    tag: str | None = None,
+    digest: str | None = None,
+    repo: str | None = None,
+    account: str | None = None,
+    region: str | None = None,
+    profile: str | None = None,
+    image: str | None = None,
+) -> None:
     """Pull an image from ECR by tag or by digest, logging in first if needed.
 
     ``--image`` takes a full reference, as Terraform outputs and deploy
@@ -578,18 +459,19 @@ def pull(c, tag=None, digest=None, repo=None, account=None, region=None, profile
     target = _one_target(s) if image is None else _host_target(s, domain)
     regs = Registries(s)
     repo_name = _need_repo(s)
-    ref = naming.image_ref(
-        regs.ensure_login(c, target),
-        repo_name,
-        None if digest else tag or "latest",
-        digest,
-    )
+    host = regs.ensure_login(c, target)
+    the_tag = None if digest else tag or "latest"
+    ref = naming.image_ref(host, repo_name, the_tag, digest)
     out = _with_relogin(
         c, regs, target, lambda: engine.run(c, [s.engine, "pull", ref], "pull", ref)
     )
     if out is not None:
         found = re.search(r"Digest: (sha256:[a-f0-9]{64})", out)
-        print(f"Pulled {ref}" + (f" {found.group(1)}" if found else ""))
+        pulled = found.group(1) if found else digest
+        if pulled is None and the_tag is not None:
+            # podman prints the image id, not the digest: the registry knows it.
+            pulled = registry_checks.registry_digest(regs, target, host, repo_name, the_tag)
+        print(f"Pulled {ref}" + (f" {pulled}" if pulled else ""))
 
 
 # Imported here, beside the collection it joins: doctor.py owns its task.

@@ -466,6 +466,11 @@ def test_token_cache_disabled() -> None:
                      "/a.json", id="REGISTRY_AUTH_FILE"),
         pytest.param("podman", {"XDG_RUNTIME_DIR": "/r"}, "/r/containers/auth.json",
                      id="XDG_RUNTIME_DIR"),
+        # podman 4 logs in to $DOCKER_CONFIG/config.json when DOCKER_CONFIG is set.
+        pytest.param("podman", {"DOCKER_CONFIG": "/d", "XDG_RUNTIME_DIR": "/r"},
+                     "/d/config.json", id="podman-DOCKER_CONFIG"),
+        pytest.param("podman", {"DOCKER_CONFIG": "/d", "REGISTRY_AUTH_FILE": "/a.json"},
+                     "/a.json", id="podman-REGISTRY_AUTH_FILE-first"),
     ],
 )  # fmt: skip
 def test_auth_file(engine: str, environ: dict, expected: str) -> None:

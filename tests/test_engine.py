@@ -92,6 +92,13 @@ UNREACHABLE = (
         pytest.param("push", EXPIRED, AuthRejected, "rejected the credentials", id="expired"),
         pytest.param("pull", NO_CREDS, AuthRejected, "rejected the credentials", id="no-creds"),
         pytest.param("push", UNAUTHORIZED, AuthRejected, "rejected", id="unauthorized"),
+        pytest.param(
+            "push",
+            "Error: stat /home/u/.docker-ci/config.json: no such file or directory",
+            AuthRejected,
+            "rejected",
+            id="podman-missing-config-json",
+        ),
         pytest.param("push", IMMUTABLE, EngineError, "immutable", id="immutable-tag"),
         pytest.param("push", NO_REPO, RepositoryNotFound, "repository for", id="repo-not-found"),
         pytest.param("pull", NO_REPO, RepositoryNotFound, "repository for", id="pull-no-repo"),

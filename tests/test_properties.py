@@ -628,10 +628,12 @@ def check_login(config: dict, flags: dict, outcome: Outcome) -> None:
     assert sorted(lines) == sorted(f"Logged in to {argv[5]}" for argv, _ in outcome.logins)
     assert PASSWORD_PREFIX not in outcome.out
     if config.get("registry"):
-        assert {argv[5] for argv, _ in outcome.logins} <= {
-            config["registry"],
-            config.get("public_registry", naming.PUBLIC_REGISTRY),
-        }
+        public = config.get("public_registry", naming.PUBLIC_REGISTRY)
+        if public == naming.PUBLIC_REGISTRY and str(config.get("dualstack")).lower() in (
+            "1", "true", "yes", "on"
+        ):  # fmt: skip
+            public = naming.PUBLIC_REGISTRY_DUALSTACK  # ECR Public's dual-stack host
+        assert {argv[5] for argv, _ in outcome.logins} <= {config["registry"], public}
 
 
 CHECKS = {

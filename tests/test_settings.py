@@ -220,8 +220,6 @@ def test_lists_dedupe_and_keep_order(aws_env: dict[str, str]) -> None:
     ("value", "expected"),
     [
         pytest.param("111111111111,222222222222", ["111111111111", "222222222222"], id="two"),
-        pytest.param(" 111111111111 , 222222222222 ", ["111111111111", "222222222222"],
-                     id="spaces"),
         pytest.param("111111111111,111111111111", ["111111111111"], id="deduplicated"),
         pytest.param(["111111111111,222222222222", "333333333333"],
                      ["111111111111", "222222222222", "333333333333"], id="in-a-list"),
@@ -231,10 +229,14 @@ def test_comma_separated_accounts(aws_env: dict[str, str], value: object, expect
     assert settings.resolve({"account": value}, environ=aws_env).accounts == expected
 
 
-@pytest.mark.parametrize("value", ["111111111111,", "111111111111,,222222222222", "1111,2222"])
+@pytest.mark.parametrize(
+    "value",
+    ["111111111111,", "111111111111,,222222222222", "1111,2222", "111111111111, 222222222222"],
+)
 def test_comma_separated_accounts_are_each_checked(aws_env: dict[str, str], value: str) -> None:
-    with pytest.raises(BadValue, match="invalid account id"):
+    with pytest.raises(BadValue, match="invalid account id") as raised:
         settings.resolve({"account": value}, environ=aws_env)
+    assert repr(value) in str(raised.value)  # the whole value, as the user wrote it
 
 
 def test_account_from_yaml_int(aws_env: dict[str, str]) -> None:

@@ -27,7 +27,7 @@ from helpers import (
 from invoke import Result
 from invoke.exceptions import Exit
 
-from ecr_tasks import aws, engine, registry_api, tasks
+from ecr_tasks import aws, engine, registry_api, registry_checks, tasks
 from ecr_tasks.errors import RepositoryNotFound
 
 ECR_HOST = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
@@ -677,8 +677,13 @@ def test_bad_input(
 
 def test_every_task_has_help_for_every_flag() -> None:
     for name in tasks.ns.task_names:
-        for argument in tasks.ns[name].get_arguments():
-            assert argument.help, f"{name} --{argument.name}"
+        task = tasks.ns[name]
+        saved = dict(task.help)  # get_arguments() moves the help out of the task
+        try:
+            for argument in task.get_arguments():
+                assert argument.help, f"{name} --{argument.name}"
+        finally:
+            task.help = saved
 
 
 def test_collection_declares_every_setting() -> None:
@@ -814,7 +819,7 @@ def test_push_over_a_single_image_needs_no_force(
 )  # fmt: skip
 def test_create_settings_differences(found: dict, asked: dict, expected: list[str]) -> None:
     flags = {"immutable": False, "scan_on_push": False, "kms_key": None, **asked}
-    assert tasks._settings_differences(found, **flags) == expected
+    assert registry_checks.settings_differences(found, **flags) == expected
 
 
 def test_push_create_immutable_into_a_mutable_repository_stops_before_anything(
@@ -831,3 +836,23 @@ def test_push_create_immutable_into_a_mutable_repository_stops_before_anything(
         "asked for: change it in ECR or drop those flags; nothing was pushed"
     )
     assert commands(c) == []
+
+
+def test_pull_with_an_engine_that_prints_no_digest_asks_the_registry(
+    fake_aws: type[FakeAws], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    asked = []
+    monkeypatch.setattr(
+        registry_api, "manifest_digest", lambda host, repo, ref, *a: asked.append(ref) or DIGEST
+    )
+    ref = f"{REGISTRY}/app:v1"
+    image_id = "1ee1ebf21770d25777d5abd78f623d4ec9221a21ad78ed30893fd66ae9ba637a\n"
+    c = make_context(
+        run={f"podman pull {ref}": Result(stdout=image_id)},
+        registry=REGISTRY,
+        engine="podman",
+        **WHERE,
+    )
+    tasks.pull(c, repo="app", tag="v1")
+    assert asked == ["v1"]
+    assert capsys.readouterr().out == f"Pulled {ref} {DIGEST}\n"

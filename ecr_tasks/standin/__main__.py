@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 from types import FrameType
 
+from .engine import EngineMode
 from .errors import StandinError
 from .realhosts import enter_private_namespace
 from .stack import Stack
@@ -123,7 +124,7 @@ def run_command(command: list[str], stack: Stack) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args, command = parse_args(argv)
-    engine = False if args.no_engine else (True if args.own_engine else "auto")
+    engine: EngineMode = False if args.no_engine else (True if args.own_engine else "auto")
     try:
         if args.real_hosts:
             # Before any thread exists: unshare refuses a threaded process.

@@ -32,7 +32,7 @@ import os
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from . import registry_rules
 from .tokens import issue, key_from_env, record_issued
@@ -80,7 +80,9 @@ def patch_ecr_tokens(key: bytes, clock: TokenClock) -> None:
     def get_authorization_token(self: Any) -> Any:
         result = original(self)
         # moto 5 returns an ActionResult holding a dict; older ones a JSON string.
-        data = json.loads(result) if isinstance(result, str) else result.result
+        data: dict[str, Any] = (
+            json.loads(result) if isinstance(result, str) else cast(dict[str, Any], result.result)
+        )
         for item in data["authorizationData"]:
             item.update(new_authorization(key, clock))
         return json.dumps(data) if isinstance(result, str) else result

@@ -16,6 +16,7 @@ import random
 import threading
 from collections import Counter
 from dataclasses import dataclass
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from urllib.parse import parse_qs, urlsplit
@@ -182,7 +183,7 @@ class FaultProxy:
         return None
 
 
-def _operation(method: str, headers: http.client.HTTPMessage, path: str, body: bytes) -> str:
+def _operation(method: str, headers: Message[str, str], path: str, body: bytes) -> str:
     target = headers.get("X-Amz-Target")
     if target:
         return target

@@ -100,7 +100,8 @@ def ask_api(api_port: int, path: str, question: dict[str, Any]) -> dict[str, Any
         conn.request("POST", path, body=json.dumps(question).encode(),
                      headers={"Content-Type": "application/json"})  # fmt: skip
         answer = conn.getresponse()
-        return json.loads(answer.read() or b"{}")
+        reply: dict[str, Any] = json.loads(answer.read() or b"{}")
+        return reply
     except (OSError, http.client.HTTPException, ValueError):
         return None
     finally:
@@ -118,7 +119,7 @@ class _Limited:
         if self.left <= 0:
             return b""
         size = self.left if size < 0 else min(size, self.left)
-        data = self.stream.read(size)
+        data: bytes = self.stream.read(size)
         self.left -= len(data)
         if not data:
             raise ConnectionError("client closed the connection mid-body")

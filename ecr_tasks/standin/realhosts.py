@@ -25,8 +25,13 @@ import shutil
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 from .errors import StandinError
+
+if TYPE_CHECKING:
+    from cryptography.x509 import KeyUsage
 
 CLONE_NEWNS = 0x00020000
 MS_BIND = 0x1000
@@ -206,12 +211,13 @@ class Authority:
                 pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
 
 
-def _key_usage(x509: object, cert_sign: bool) -> object:
-    return x509.KeyUsage(  # type: ignore[attr-defined]
+def _key_usage(x509: ModuleType, cert_sign: bool) -> KeyUsage:
+    usage: KeyUsage = x509.KeyUsage(
         digital_signature=not cert_sign, content_commitment=False,
         key_encipherment=False, data_encipherment=False, key_agreement=False,
         key_cert_sign=cert_sign, crl_sign=cert_sign, encipher_only=False, decipher_only=False,
     )  # fmt: skip
+    return usage
 
 
 class RealHosts:

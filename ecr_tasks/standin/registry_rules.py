@@ -69,4 +69,6 @@ def record_push(report: dict[str, Any]) -> None:
     media_type = (report.get("media_type") or "").split(";")[0].strip() or None
     # The same manifest under the same tag again: ECR keeps it as it is.
     with contextlib.suppress(ImageAlreadyExistsException):
-        backend.put_image(name, report["manifest"], tag, media_type, digest)
+        # moto types the tag as str, but its Image keeps None as "untagged": a
+        # manifest pushed by digest, as PutImage without imageTag does on ECR.
+        backend.put_image(name, report["manifest"], tag, media_type, digest)  # type: ignore[arg-type]

@@ -20,7 +20,7 @@ import shutil
 import tempfile
 from pathlib import Path
 from types import TracebackType
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from .emulator import TOKEN_HEADERS, ApiEmulator
@@ -212,7 +212,7 @@ class Stack:
         token = json.loads(answer[1])["authorizationData"][0]["authorizationToken"]
         return base64.b64decode(token).decode().split(":", 1)[1]
 
-    def create_repository(self, name: str, **settings: object) -> None:
+    def create_repository(self, name: str, **settings: Any) -> None:
         """Make a repository through the ECR API, as ``aws ecr create-repository``
         does: the registry refuses pushes to any repository that does not exist."""
         import boto3

@@ -1,0 +1,167 @@
+"""What the registry and the ECR API say around a push: the checks before it
+(the repository's settings, what each tag holds now) and after it (the digest
+each tag resolves to), each ending in one line when something is wrong.
+
+One HEAD request per tag each way; a GET only for an image index.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ecr_tasks.errors import AuthRejected, ConfigError, EcrTasksError, RepositoryNotFound
+
+if TYPE_CHECKING:
+    from ecr_tasks import settings
+    from ecr_tasks.login import Registries, Target
+
+
+def registry_digest(regs: Registries, target: Target, host: str, repo: str, tag: str) -> str | None:
+    from ecr_tasks.registry_api import manifest_digest
+
+    def ask() -> str | None:
+        token = regs.tokens([target])[target]
+        return manifest_digest(host, repo, tag, token.user, token.password)
+
+    try:
+        return ask()
+    except AuthRejected:
+        regs.forget(target)
+        return ask()
+
+
+def verify_digests(
+    regs: Registries,
+    target: Target,
+    host: str,
+    repo: str,
+    tag_of: dict[str, str],
+    pushed: dict[str, str | None],
+) -> dict[str, str | None]:
+    """Ask the registry itself what each pushed tag resolves to now.
+
+    It must be the digest the engine reported; an engine that reports none
+    gets the registry's answer. One HEAD request per tag.
+    """
+    served_digests: dict[str, str | None] = {}
+    for ref, reported in pushed.items():
+        served = registry_digest(regs, target, host, repo, tag_of[ref])
+        if served is None:
+            raise EcrTasksError(f"digest check failed: the registry does not serve {ref}")
+        if reported is not None and served != reported:
+            raise EcrTasksError(
+                f"digest check failed: the registry resolves {ref} to {served}, "
+                f"not the pushed {reported}"
+            )
+        served_digests[ref] = served
+    return served_digests
+
+
+def refuse_overwrites(
+    regs: Registries,
+    target: Target,
+    host: str,
+    repo: str,
+    tags: list[str],
+    locked: bool,
+    force: bool,
+) -> None:
+    """Stop before pushing anything over what a push would silently lose.
+
+    A tag of an immutable repository (``locked``) cannot be pushed again;
+    a tag that holds a multi-platform index would keep one platform only.
+    One HEAD request per tag, and a GET for an index to name its platforms.
+    """
+    from ecr_tasks import registry_api
+
+    for the_tag in tags:
+        served = with_token(
+            regs,
+            target,
+            lambda token, the_tag=the_tag: registry_api.manifest(
+                host, repo, the_tag, token.user, token.password
+            ),
+        )
+        if served is None:
+            continue
+        if locked:
+            raise EcrTasksError(
+                f"tag {the_tag!r} already exists in {repo}, whose tags are immutable: "
+                "push under a new tag"
+            )
+        if served.is_index and not force:
+            platforms = with_token(
+                regs,
+                target,
+                lambda token, the_tag=the_tag: registry_api.index_platforms(
+                    host, repo, the_tag, token.user, token.password
+                ),
+            )
+            listed = ", ".join(platforms) if platforms else "several platforms"
+            raise EcrTasksError(
+                f"tag {the_tag!r} in {repo} holds a multi-platform image index ({listed}): "
+                "pushing one image over it would drop them; pass --force to push anyway"
+            )
+
+
+def with_token(regs: Registries, target: Target, ask: Any) -> Any:
+    """``ask(token)``; once more with a new token if the registry refuses the first."""
+    try:
+        return ask(regs.tokens([target])[target])
+    except AuthRejected:
+        regs.forget(target)
+        return ask(regs.tokens([target], refresh=True)[target])
+
+
+def ensure_repository(
+    regs: Registries,
+    s: settings.Settings,
+    repo: str,
+    immutable: bool,
+    scan_on_push: bool,
+    kms_key: str | None,
+) -> dict[str, Any]:
+    """The repository's description, creating it first when it is missing."""
+    try:
+        found = regs.aws.describe_repository(s.region, s.account, repo)
+    except RepositoryNotFound:
+        created = regs.aws.create_repository(
+            s.region,
+            s.account,
+            repo,
+            immutable=immutable,
+            scan_on_push=scan_on_push,
+            kms_key=kms_key,
+        )
+        print(f"Created repository {repo}")
+        return created
+    differences = settings_differences(found, immutable, scan_on_push, kms_key)
+    if differences:
+        raise ConfigError(
+            f"repository {repo} already exists with {', '.join(differences)}: "
+            "change it in ECR or drop those flags; nothing was pushed"
+        )
+    return found
+
+
+def settings_differences(
+    found: dict[str, Any], immutable: bool, scan_on_push: bool, kms_key: str | None
+) -> list[str]:
+    """What an existing repository lacks of the settings ``--create`` asked for."""
+    differences = []
+    if immutable and not found.get("imageTagMutability", "MUTABLE").startswith("IMMUTABLE"):
+        differences.append("mutable tags, not the immutable ones asked for")
+    if scan_on_push and not (found.get("imageScanningConfiguration") or {}).get("scanOnPush"):
+        differences.append("scan on push off, not on")
+    if kms_key:
+        encryption = found.get("encryptionConfiguration") or {}
+        actual = encryption.get("kmsKey") or ""
+        if encryption.get("encryptionType") != "KMS":
+            differences.append(
+                f"{encryption.get('encryptionType', 'AES256')} encryption, not KMS key {kms_key}"
+            )
+        # ECR reports a key's ARN; a key id matches its ARN's last part. An
+        # alias cannot be compared without asking KMS, so it is taken as given.
+        elif not kms_key.startswith("alias/") and kms_key not in (actual, actual.rsplit("/")[-1]):
+            differences.append(f"KMS key {actual}, not {kms_key}")
+    return differences
