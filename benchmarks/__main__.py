@@ -52,6 +52,17 @@ METHOD = """
   it pushed them to before. `inv push` runs with a cached token (after a
   login, as in a CI job), tags, pushes, and asks the registry whether the
   tag resolves to the pushed digest; the baseline tags and pushes only.
+- Credential helpers: `docker pull` of a 1 MiB one-layer image with the
+  engine's config holding only `credHelpers`, naming ours (`ecr-tasks`) on
+  one side and the Amazon ECR credential helper (`ecr-login`, Debian's
+  `amazon-ecr-credential-helper`) on the other. That helper answers only for
+  real ECR host names, so both sides run inside the stand-in's real-hosts
+  namespace (`nsenter`), over TLS. Before every run the image is removed, so
+  each pull downloads it. Cached token: each helper keeps its own cache
+  (`XDG_CACHE_HOME`, `AWS_ECR_CACHE_DIR`), filled before the first run. Empty
+  cache: a new, empty cache for every run. Crowd: 10 `docker pull` started at
+  once with empty caches; the tokens the API issued during the run are the
+  API calls.
 - Peak memory: the largest resident set of any process of `inv login`
   (`getrusage(RUSAGE_CHILDREN).ru_maxrss` in a wrapper), worst of the runs.
 - Reference points: `inv --version` is the floor under every `inv` command

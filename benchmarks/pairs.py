@@ -6,11 +6,16 @@ Each function builds one :class:`Pair` on a :class:`Workspace`; the order of
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
-from benchmarks.timing import Side
-from benchmarks.workspace import Workspace
+from benchmarks.realhosts import REGISTRY
+from benchmarks.timing import Side, run_once
+from benchmarks.workspace import BIN_DIR, Workspace
 from ecr_tasks import naming
 
 EMPTY_TASKS_PY = ""
@@ -37,6 +42,10 @@ class Pair:
     #: At most this many rounds and warm-up rounds, when fewer than the run's.
     rounds: int | None = None
     warmup: int | None = None
+    #: GetAuthorizationToken calls per run, by side label, where a pair counts them.
+    calls: dict[str, list[int]] | None = None
+    #: The most calls a run of ours may make for the pair to hold.
+    max_calls: int | None = None
 
 
 def pipeline_side(ws: Workspace, env: dict[str, str]) -> Side:
@@ -176,10 +185,131 @@ def push(ws: Workspace, env: dict[str, str]) -> Pair:
     )
 
 
+# -- the credential helper against the Amazon ECR credential helper -------------
+
+CROWD = 10
+
+
+@dataclass
+class HelperBench:
+    """What the helper pairs share: the real-hosts stand-in, a pushed image,
+    and one engine config per helper holding only its credHelpers entry."""
+
+    standin: Any
+    ref: str
+    env: dict[str, str]
+    configs: dict[str, str]
+    cwd: Path
+
+
+def helper_bench(ws: Workspace) -> HelperBench:
+    found = getattr(ws, "helper_bench", None)
+    if found is not None:
+        return found
+    standin = ws.real_hosts()
+    env = {k: v for k, v in standin.env.items() if k != "XDG_CACHE_HOME"}
+    env.update(HOME=str(ws.root / "home"), PATH=os.pathsep.join((str(BIN_DIR), os.defpath)))
+    cwd = ws.project("helper", None)
+    setup = {**env, "DOCKER_CONFIG": str(ws.root / "helper-setup-config"),
+             "XDG_CACHE_HOME": str(ws.root / "caches" / "helper-setup")}  # fmt: skip
+    ref = standin.push_image("bench/pull", setup, cwd)
+    configs = {}
+    for helper in ("ecr-tasks", "ecr-login"):
+        folder = ws.root / f"config-{helper}"
+        folder.mkdir(exist_ok=True)
+        (folder / "config.json").write_text(json.dumps({"credHelpers": {REGISTRY: helper}}))
+        configs[helper] = str(folder)
+    ws.helper_bench = HelperBench(standin, ref, env, configs, cwd)  # type: ignore[attr-defined]
+    return ws.helper_bench  # type: ignore[attr-defined]
+
+
+class _Counted:
+    """Prepares each run of one helper's side (image removed, maybe an empty
+    cache) and counts the tokens the API issued during it."""
+
+    def __init__(self, ws: Workspace, bench: HelperBench, helper: str, cache_variable: str,
+                 cold: bool) -> None:  # fmt: skip
+        self.ws, self.bench, self.helper = ws, bench, helper
+        self.cache_variable, self.cold = cache_variable, cold
+        self.calls: list[int] = []
+        self._before = 0
+
+    def prepare(self) -> dict[str, str]:
+        bench = self.bench
+        bench.standin.run(f"docker image rm -f {bench.ref} >/dev/null 2>&1; true", bench.env,
+                          bench.cwd)  # fmt: skip
+        changes = {}
+        if self.cold:
+            self.ws._counter += 1
+            folder = self.ws.root / "caches" / f"{self.helper}-{self.ws._counter}"
+            changes[self.cache_variable] = str(folder)
+        self._before = bench.standin.issued()
+        return changes
+
+    def after(self, _output: str) -> None:
+        self.calls.append(self.bench.standin.issued() - self._before)
+
+
+# The cache each helper keeps between runs: ours under XDG_CACHE_HOME, the
+# Amazon ECR credential helper's where AWS_ECR_CACHE_DIR says.
+_HELPERS = (("ecr-tasks", "XDG_CACHE_HOME"), ("ecr-login", "AWS_ECR_CACHE_DIR"))
+
+
+def _helper_pair(ws: Workspace, key: str, what: str, target: float, cold: bool,
+                 crowd: int, max_calls: int) -> Pair:  # fmt: skip
+    bench = helper_bench(ws)
+    if crowd == 1:
+        line, expect = f"docker pull {bench.ref}", ["Downloaded newer image"]
+    else:
+        # All at once; the line fails if any pull does.
+        line = (
+            f'pids=""; for i in $(seq {crowd}); do docker pull -q {bench.ref} >/dev/null & '
+            'pids="$pids $!"; done; rc=0; for p in $pids; do wait "$p" || rc=1; done; '
+            'echo crowd-done; exit "$rc"'
+        )
+        expect = ["crowd-done"]
+    sides, calls = [], {}
+    for helper, cache_variable in _HELPERS:
+        counted = _Counted(ws, bench, helper, cache_variable, cold)
+        label = f"{what}, {helper}"
+        calls[label] = counted.calls
+        warm_cache = str(ws.root / "caches" / f"{helper}-warm")
+        env = {**bench.env, "DOCKER_CONFIG": bench.configs[helper], cache_variable: warm_cache}
+        sides.append(Side(label, bench.standin.enter(line, bench.cwd), bench.cwd, env,
+                          prepare=counted.prepare, expect=expect, after=counted.after))  # fmt: skip
+    if not cold:
+        # Fill both caches first, so that every counted run is a cached one.
+        for side, counted_calls in zip(sides, calls.values(), strict=True):
+            run_once(side)
+            counted_calls.clear()
+    title = (
+        f"{what}: `docker pull` via docker-credential-ecr-tasks / via docker-credential-ecr-login"
+    )
+    rounds, warmup = (7, 1) if crowd > 1 else (11, 2)
+    return Pair(key, title, sides[0], sides[1], target, rounds=rounds, warmup=warmup,
+                calls=calls, max_calls=max_calls)  # fmt: skip
+
+
+def helper_warm(ws: Workspace, env: dict[str, str]) -> Pair:
+    return _helper_pair(ws, "helper-warm", "cached token", 1.10, False, 1, max_calls=0)
+
+
+def helper_cold(ws: Workspace, env: dict[str, str]) -> Pair:
+    return _helper_pair(ws, "helper-cold", "empty cache", 1.25, True, 1, max_calls=1)
+
+
+def helper_crowd(ws: Workspace, env: dict[str, str]) -> Pair:
+    what = f"{CROWD} at once, empty cache"
+    return _helper_pair(ws, "helper-crowd", what, 1.25, True, CROWD, max_calls=1)
+
+
 PAIRS: dict[str, Callable[[Workspace, dict[str, str]], Pair]] = {
     "login-empty": login_empty_cache,
     "login-cached": login_cached,
     "list": list_tasks,
     "login-four": login_four_registries,
     "push": push,
+    "helper-warm": helper_warm,
+    "helper-cold": helper_cold,
+    "helper-crowd": helper_crowd,
 }

@@ -31,8 +31,15 @@ class PairResult:
         return self.ours / self.baseline
 
     @property
+    def ours_calls(self) -> list[int]:
+        return (self.pair.calls or {}).get(self.pair.ours.label, [])
+
+    @property
     def holds(self) -> bool:
-        return self.ratio <= self.pair.target
+        calls_hold = self.pair.max_calls is None or all(
+            n <= self.pair.max_calls for n in self.ours_calls
+        )
+        return self.ratio <= self.pair.target and calls_hold
 
 
 @dataclass
@@ -88,6 +95,16 @@ def details(pairs: list[PairResult]) -> str:
     return "\n".join(rows)
 
 
+def api_calls(pairs: list[PairResult]) -> str:
+    """GetAuthorizationToken calls per run, for the pairs that count them."""
+    rows = ["| command | API calls per run (fewest to most) | runs |", "|---|---:|---:|"]
+    for r in pairs:
+        for label, counts in (r.pair.calls or {}).items():
+            if counts:
+                rows.append(f"| {label} | {min(counts)} to {max(counts)} | {len(counts)} |")
+    return "\n".join(rows) if len(rows) > 2 else ""
+
+
 def references(timings: Timings, pipeline: float | None) -> str:
     rows = ["| command | median | share of the AWS CLI pipeline |", "|---|---:|---:|"]
     for label in timings.seconds:
@@ -120,6 +137,18 @@ def markdown(
         "",
         details(pairs),
     ]
+    calls = api_calls(pairs)
+    if calls:
+        parts += [
+            "",
+            "## API calls",
+            "",
+            "GetAuthorizationToken calls counted by the stand-in (the tokens it issued) "
+            "during each run, warm-up runs included. The cached-token pair fills both "
+            "caches before its first run.",
+            "",
+            calls,
+        ]
     if reference is not None:
         parts += [
             "",

@@ -35,6 +35,8 @@ class Side:
     #: How many times ``expect[0]`` must appear (4 logins print 4 lines).
     expect_count: int = 1
     returncode: int = 0
+    #: Untimed, after every successful run, with its output.
+    after: Callable[[str], None] | None = None
 
     def environment(self) -> dict[str, str]:
         env = dict(self.env)
@@ -59,6 +61,8 @@ def run_once(side: Side, env: Mapping[str, str] | None = None) -> float:
     )
     elapsed = time.perf_counter() - start
     check(side, done)
+    if side.after is not None:
+        side.after(done.stdout + done.stderr)
     return elapsed
 
 

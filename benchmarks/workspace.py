@@ -47,6 +47,7 @@ class Workspace:
         self.root = root
         self.docker = shutil.which("docker") or "docker"
         self._registries: list[Any] = []
+        self._real_hosts: Any = None
         self._counter = 0
         for name in ("home", "caches", "projects"):
             (root / name).mkdir(parents=True, exist_ok=True)
@@ -187,7 +188,18 @@ exec {shlex.quote(self.docker)} "$@"
         shim.chmod(0o755)
         return shim_dir
 
+    def real_hosts(self) -> Any:
+        """The real-hosts stand-in, started on first use and stopped by ``close``."""
+        if self._real_hosts is None:
+            from benchmarks.realhosts import RealHostsStandin
+
+            self._real_hosts = RealHostsStandin(self.root / "real-hosts")
+        return self._real_hosts
+
     def close(self) -> None:
+        if self._real_hosts is not None:
+            self._real_hosts.stop()
+            self._real_hosts = None
         for registry in self._registries:
             registry.stop()
         self._registries.clear()

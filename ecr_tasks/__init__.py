@@ -9,14 +9,12 @@ parser a credential helper needs) imports without invoke.
 
 from __future__ import annotations
 
-from typing import Any
-
 from ecr_tasks._version import __version__
 
 __all__ = ["__version__", "ns"]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     if name == "ns":
         from ecr_tasks.tasks import ns
 

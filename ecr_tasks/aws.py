@@ -17,12 +17,13 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal
-from urllib.parse import urlsplit
 
 from ecr_tasks import naming
 from ecr_tasks.errors import AwsError, ConfigError, RepositoryNotFound, tls_problem
-from ecr_tasks.redaction import protect_logs, remember_secret
+
+TYPE_CHECKING = False  # typing is not loaded when the cache answers
+if TYPE_CHECKING:
+    from typing import Any, Literal
 
 # Bounded retries with backoff for throttling and transient network errors.
 # total_max_attempts counts the first try too; botocore rewrites a dict with
@@ -52,6 +53,8 @@ class Token:
 
 def decode_token(authorization_token: str, proxy_endpoint: str, expires_at: Any) -> Token:
     """Build a :class:`Token` from one ``authorizationData`` entry."""
+    from ecr_tasks.redaction import remember_secret  # logging: not for a cached answer
+
     user, _, password = base64.b64decode(authorization_token).decode("utf-8").partition(":")
     remember_secret(password)
     expires = expires_at.timestamp() if hasattr(expires_at, "timestamp") else float(expires_at)
@@ -104,6 +107,8 @@ class Aws:
                 with translate_errors(), _kept_for_good():
                     import botocore.session
                     from botocore.config import Config
+
+                    from ecr_tasks.redaction import protect_logs
 
                     if self._session is None:
                         protect_logs()
@@ -223,6 +228,8 @@ class translate_errors:  # a context manager, named like one
 
 
 def _describe(error: BaseException, region: str | None, repo: str | None) -> Exception | None:
+    from urllib.parse import urlsplit
+
     from botocore import exceptions as bx
 
     where = f" in {region}" if region else ""

@@ -16,13 +16,15 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Literal, TextIO
 
 from ecr_tasks.aws import Token
+
+TYPE_CHECKING = False  # typing is not loaded when the cache answers
+if TYPE_CHECKING:
+    from typing import Literal, TextIO
 
 FORMAT = 1
 
@@ -177,6 +179,8 @@ def _lock_within(fd: int, wait: float) -> bool:
 
 @contextlib.contextmanager
 def _private_tempfile(directory: Path) -> Iterator[tuple[TextIO, str]]:
+    import tempfile  # here: a cached answer never writes, and never pays for it
+
     fd, temp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".json")
     try:
         os.fchmod(fd, 0o600)

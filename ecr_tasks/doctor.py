@@ -375,6 +375,73 @@ def check_credential_store(
     )
 
 
+def check_engine_logins(
+    engine: str,
+    environ: Mapping[str, str] = os.environ,
+    which: Callable[[str], str | None] = shutil.which,
+) -> Check:
+    """Every registry in the engine's config: which ask a credential helper,
+    which keep a plain password, and helper entries whose program is missing.
+
+    A missing program (``docker-credential-desktop: executable file not
+    found``) breaks every pull from the hosts it covers, not only ECR's.
+    """
+    label = "engine logins"
+    path = auth_file(engine, environ)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return Check(label, OK, f"no {path}: no password stored, no helper set")
+    except (OSError, ValueError) as error:
+        reason = getattr(error, "strerror", None) or "not valid JSON"
+        return Check(label, FAIL, f"cannot read {path}: {reason}", f"fix or remove {path}")
+    if not isinstance(data, dict):
+        return Check(label, FAIL, f"{path} is not a JSON object", f"fix or remove {path}")
+    raw_helpers = data.get("credHelpers")
+    helpers = {
+        host_of_key(k): v
+        for k, v in (raw_helpers.items() if isinstance(raw_helpers, dict) else [])
+        if isinstance(v, str) and v
+    }
+    store = data.get("credsStore") if isinstance(data.get("credsStore"), str) else None
+    raw_auths = data.get("auths")
+    plain = sorted(
+        {
+            host_of_key(key)
+            for key, entry in (raw_auths.items() if isinstance(raw_auths, dict) else [])
+            if isinstance(entry, dict)
+            and any(entry.get(k) for k in ("auth", "password", "identitytoken"))
+            and host_of_key(key) not in helpers
+            and not store
+        }
+    )
+    missing = {
+        name: sorted(h for h, v in helpers.items() if v == name) or ["every other registry"]
+        for name in sorted(set(helpers.values()) | ({store} if store else set()))
+        if which(f"docker-credential-{name}") is None
+    }
+    if missing:
+        broken = "; ".join(
+            f"docker-credential-{name} (for {', '.join(hosts)})" for name, hosts in missing.items()
+        )
+        return Check(
+            label,
+            FAIL,
+            f"{path} names credential helpers that are not on PATH: {broken}",
+            "install them or remove those credHelpers/credsStore entries: the engine fails "
+            "every pull from those registries (executable file not found)",
+        )
+    parts = []
+    by_program: dict[str, list[str]] = {}
+    for host, name in sorted(helpers.items()):
+        by_program.setdefault(name, []).append(host)
+    parts += [f"{name} helper for {', '.join(hosts)}" for name, hosts in by_program.items()]
+    parts += [f"{store} helper (credsStore) for every other registry"] if store else []
+    parts += [f"plain passwords for {', '.join(plain)}"] if plain else []
+    hint = "inv login --helper stores no password for ECR registries" if plain else ""
+    return Check(label, OK, f"{'; '.join(parts) or 'nothing stored'} ({path})", hint)
+
+
 # -- all together --------------------------------------------------------------
 
 
@@ -424,13 +491,15 @@ def diagnose(
         except EcrTasksError:
             return checks
         checks += _engine_checks(engine, run, environ)
-        return checks + [Check(label, SKIP, "needs valid settings") for label in _AWS_LABELS]
+        checks += [Check(label, SKIP, "needs valid settings") for label in _AWS_LABELS]
+        return [*checks, check_engine_logins(engine, environ)]
 
     checks = [Check("settings", OK, _summary(s))]
     checks += _engine_checks(s.engine, run, environ)
     checks.append(check_region(s, region_source(config, region, s.profile, environ)))
     if not s.regions:
-        return checks + [Check(label, SKIP, "needs a region") for label in _AWS_LABELS[1:]]
+        checks += [Check(label, SKIP, "needs a region") for label in _AWS_LABELS[1:]]
+        return [*checks, check_engine_logins(s.engine, environ)]
 
     regs = Registries(s, environ)
     aws = aws if aws is not None else regs.aws
@@ -458,6 +527,7 @@ def diagnose(
         checks.append(Check("credential store", SKIP, "needs the registry host"))
     else:
         checks.append(check_credential_store(s.engine, host, environ))
+    checks.append(check_engine_logins(s.engine, environ))
     return checks
 
 

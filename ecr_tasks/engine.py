@@ -119,7 +119,7 @@ def _run_config(c: Any) -> Any:
 
 
 @contextlib.contextmanager
-def _config_lock(lock_dir: Path) -> Iterator[None]:
+def config_lock(lock_dir: Path) -> Iterator[None]:
     """Serialise logins so concurrent ones never lose each other's entries.
 
     ``docker login`` rewrites config.json as read-modify-write; two logins
@@ -152,7 +152,7 @@ def login(c: Any, engine: str, host: str, user: str, password: str, lock_dir: Pa
     if run.dry:
         return False
     try:
-        with _config_lock(lock_dir):
+        with config_lock(lock_dir):
             done = subprocess.run(
                 argv, input=password, capture_output=True, text=True, timeout=120, check=False
             )
@@ -169,7 +169,7 @@ def login(c: Any, engine: str, host: str, user: str, password: str, lock_dir: Pa
 def logout(c: Any, engine: str, host: str, lock_dir: Path) -> None:
     """``<engine> logout <host>``; a registry it was not logged in to is no error."""
     try:
-        with _config_lock(lock_dir):
+        with config_lock(lock_dir):
             # Hidden: the task prints its own line for each registry.
             run(c, [engine, "logout", host], "logout", host, hide="both")
     except EngineError as error:

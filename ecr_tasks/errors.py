@@ -12,9 +12,14 @@ import base64
 import functools
 import re
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
 
-F = TypeVar("F", bound=Callable[..., Any])
+# typing is left out at run time: the credential helper imports this module
+# on every pull, and only the annotations need it.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, TypeVar
+
+    F = TypeVar("F", bound=Callable[..., Any])
 
 
 class EcrTasksError(Exception):

@@ -8,15 +8,16 @@ missed, and the engine receives each password on its stdin.
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ecr_tasks import awsconfig, engine, engine_auth, naming
-from ecr_tasks.cache import cache_dir, cache_key, open_cache
-from ecr_tasks.errors import AuthRejected, EcrTasksError
+from ecr_tasks import awsconfig, cred_helpers, engine, engine_auth, naming, token_source
+from ecr_tasks.cache import cache_dir, open_cache
+from ecr_tasks.errors import AuthRejected, BadValue, ConfigError, EcrTasksError, EngineError
 from ecr_tasks.settings import Settings
 
 if TYPE_CHECKING:
@@ -132,14 +133,9 @@ class Registries:
         """The token cache entry that holds ``target``'s token."""
         if self._principal is None:
             self._principal = awsconfig.principal_hint(self.settings.profile, self.environ)
-        service = "ECR_PUBLIC" if target.public else "ECR"
-        endpoint = (
-            self.environ.get(f"AWS_ENDPOINT_URL_{service}")
-            or self.environ.get("AWS_ENDPOINT_URL")
-            or ""
+        return token_source.entry_key(
+            target.region, target.account, target.public, self._principal, self.environ
         )
-        registry_id = "public" if target.public else (target.account or "caller")
-        return cache_key(registry_id, target.region, self._principal, endpoint)
 
     def tokens(self, targets: list[Target], refresh: bool = False) -> dict[Target, Token]:
         """A token for every target: cached where fresh, else one API call per region."""
@@ -242,7 +238,12 @@ class Registries:
                 _shown_logins.add((self.settings.engine, host))
             return host
         host, token = self.token_and_host(target)
-        if not engine_auth.holds(
+        helper = cred_helpers.helper_of(self.auth_file, host)
+        if helper == cred_helpers.HELPER:
+            return host  # the engine asks our helper, which answers from the same cache
+        if self.settings.helper:
+            self._use_helper(c, [host])
+        elif not engine_auth.holds(
             self.settings.engine, host, token.user, token.password, self.environ
         ):
             self._engine_login(c, target, host, token, fresh=False)
@@ -254,7 +255,10 @@ class Registries:
             # No AWS call and no engine call: show what would run.
             for target in targets:
                 host = self.host(target) or f"<account>.dkr.ecr.{target.region}.<suffix>"
-                engine.login(c, self.settings.engine, host, "AWS", "", self.cache_dir)
+                if self.settings.helper:
+                    print(f"# credHelpers[{host}] = {cred_helpers.HELPER} in {self.auth_file}")
+                else:
+                    engine.login(c, self.settings.engine, host, "AWS", "", self.cache_dir)
                 _shown_logins.add((self.settings.engine, host))
             return [Outcome(t, self.host(t) or "") for t in targets]
         try:
@@ -276,7 +280,10 @@ class Registries:
                 outcomes.append(Outcome(target, host, error))
                 continue
             try:
-                self._engine_login(c, target, host, token, refresh)
+                if self.settings.helper:
+                    self._use_helper(c, [host])
+                else:
+                    self._engine_login(c, target, host, token, refresh)
                 outcomes.append(Outcome(target, host))
             except EcrTasksError as error:
                 outcomes.append(Outcome(target, host, error))
@@ -295,6 +302,8 @@ class Registries:
             or self.host(Target(target.region, self.account(target.region)))
         )
         assert host is not None  # an account is known by now
+        if not dry:
+            cred_helpers.drop_helper(self.auth_file, [host], self.cache_dir)
         engine.logout(c, self.settings.engine, host, self.cache_dir)
         if not dry:
             self._drop_tokens(target, host)
@@ -313,6 +322,39 @@ class Registries:
         own = self.cache.get(self.cache_key(Target(target.region)))
         if own is not None and (self.settings.registry or own.account == account):
             self.forget(Target(target.region))
+
+    def _use_helper(self, c: Any, hosts: list[str]) -> None:
+        """Point the engine's credHelpers at ``docker-credential-ecr-tasks`` for ``hosts``.
+
+        Only ECR's own host names: the helper finds the region and account in
+        the name, so an ``ecr.registry`` override (a proxy, a stand-in) cannot
+        be served. The program must be where the engine can run it.
+        """
+        for host in hosts:
+            try:
+                naming.parse_registry_host(host)
+            except BadValue:
+                raise ConfigError(
+                    f"--helper needs an ECR registry host, and {host} (ecr.registry) is not"
+                    " one: log in without --helper"
+                ) from None
+        if shutil.which(cred_helpers.PROGRAM, path=self.environ.get("PATH")) is None:
+            raise EngineError(
+                "docker-credential-ecr-tasks not found on PATH: install ecr-tasks where the"
+                " engine runs, or log in without --helper"
+            )
+        path = self.auth_file
+        if c.config.run.echo or c.config.run.dry:
+            for host in hosts:
+                print(f"# credHelpers[{host}] = {cred_helpers.HELPER} in {path}")
+        if c.config.run.dry:
+            return
+        cred_helpers.use_helper(path, hosts, self.cache_dir)
+
+    @property
+    def auth_file(self) -> Path:
+        """The engine's config file, where logins and credHelpers live."""
+        return engine_auth.auth_file(self.settings.engine, self.environ)
 
     def _engine_login(self, c: Any, target: Target, host: str, token: Token, fresh: bool) -> None:
         try:

@@ -12,10 +12,12 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
 
 from ecr_tasks.errors import BadValue, NotEcrHost
+
+TYPE_CHECKING = False  # typing is not loaded when the credential helper parses a host
+if TYPE_CHECKING:
+    from typing import Any
 
 # The ECR API's own pattern for repository names (2 to 256 characters).
 _REPO_COMPONENT = r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*"
@@ -284,6 +286,8 @@ def image_ref(
 
 def host_of_endpoint(proxy_endpoint: str) -> str:
     """The registry host in a GetAuthorizationToken ``proxyEndpoint`` URL."""
+    from urllib.parse import urlsplit  # not needed to read a host, only a token's URL
+
     return urlsplit(proxy_endpoint).netloc or proxy_endpoint
 
 

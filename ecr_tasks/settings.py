@@ -30,6 +30,7 @@ DEFAULTS: dict[str, Any] = {
     "fips": None,
     "dualstack": None,
     "cache": None,
+    "helper": None,
     "public_registry": naming.PUBLIC_REGISTRY,
 }
 
@@ -46,6 +47,8 @@ DESCRIPTIONS: dict[str, str] = {
     "dualstack": "Use the dual-stack (IPv4 and IPv6) registry endpoints (dkr-ecr, and "
     "ecr-public.aws.com for ECR Public).",
     "cache": "Reuse cached login tokens; false turns the token cache off.",
+    "helper": "Log in by pointing the engine's credHelpers at docker-credential-ecr-tasks "
+    "(no password stored) instead of storing the password.",
     "public_registry": "Host that --public logs in to (ECR Public); ecr-public.aws.com "
     "with dualstack.",
 }
@@ -64,6 +67,7 @@ class Settings:
     fips: bool = False
     dualstack: bool = False
     cache: bool = True
+    helper: bool = False
     public_registry: str = naming.PUBLIC_REGISTRY
 
     @property
@@ -88,7 +92,7 @@ def _as_list(value: Any) -> list[Any]:
     return [value]
 
 
-_SWITCH_DEFAULTS = {"fips": False, "dualstack": False, "cache": True}
+_SWITCH_DEFAULTS = {"fips": False, "dualstack": False, "cache": True, "helper": False}
 
 
 def _accounts(value: Any) -> list[str]:
@@ -131,6 +135,7 @@ def resolve(
     account: str | list[str] | None = None,
     profile: str | None = None,
     cache: bool | None = None,
+    helper: bool | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> Settings:
     """Combine flags (keyword arguments) with ``config`` (the ``ecr`` tree)."""
@@ -171,6 +176,7 @@ def resolve(
         fips=_flag_bool("fips", pick(None, "fips")),
         dualstack=dualstack,
         cache=_flag_bool("cache", config.get("cache")) if cache is None else cache,
+        helper=_flag_bool("helper", config.get("helper")) if helper is None else helper,
         public_registry=naming.check_registry(public_registry),
     )
 

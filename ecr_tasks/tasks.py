@@ -68,11 +68,12 @@ def _with_relogin(c: Any, regs: Registries, target: Target, action: Any) -> Any:
         return action()
 
 
-def _report(outcomes: list[Outcome], quiet: bool = False) -> None:
+def _report(outcomes: list[Outcome], quiet: bool = False, helper: bool = False) -> None:
     failures = [o for o in outcomes if o.error is not None]
+    how = " (credential helper ecr-tasks, no password stored)" if helper else ""
     for outcome in outcomes:
         if outcome.error is None and not quiet:
-            print(f"Logged in to {outcome.host}")
+            print(f"Logged in to {outcome.host}{how}")
     if failures:
         if len(outcomes) == 1:
             raise cast(EcrTasksError, failures[0].error)  # failures hold an error
@@ -145,7 +146,12 @@ def _as_list(value: Any) -> list[Any]:
 @task(
     auto_shortflags=False,
     iterable=["region", "account", "registry"],
-    help={**_LOGIN_FLAGS, "no-cache": "ignore the token cache and ask AWS for a new token"},
+    help={
+        **_LOGIN_FLAGS,
+        "no-cache": "ignore the token cache and ask AWS for a new token",
+        "helper": "store no password: point the engine's credHelpers at "
+        "docker-credential-ecr-tasks, which answers from the token cache (default: ecr.helper)",
+    },
 )
 @exits_cleanly
 def login(
@@ -156,6 +162,7 @@ def login(
     registry: list[str] | None = None,
     public: bool = False,
     no_cache: bool = False,
+    helper: bool = False,
 ) -> None:
     """Log the container engine in to Amazon ECR; the password goes on stdin.
 
@@ -164,7 +171,8 @@ def login(
     for every account and region pair, one line per registry. ``--registry``
     names a registry by its host instead, as a full image reference holds it.
     push, pull and tag log in by themselves; ``login`` is for logging in
-    ahead of time, or to several registries at once.
+    ahead of time, or to several registries at once. ``--helper`` stores no
+    password: the engine asks ``docker-credential-ecr-tasks`` each time.
     """
     cache = False if no_cache else None
     own = {"region": region, "account": account, "profile": profile, "registry": registry}
@@ -177,6 +185,7 @@ def login(
             account=given.get("account"),
             profile=given.get("profile"),
             cache=cache,
+            helper=True if helper else None,
         )
         explicit = bool(given.get("region") or given.get("account"))
         targets += _login_targets(one, given.get("registry") or [], public, explicit)
@@ -186,7 +195,7 @@ def login(
     regs = Registries(s)
     outcomes = regs.login(c, targets)
     if not c.config.run.dry:
-        _report(outcomes)
+        _report(outcomes, helper=s.helper)
 
 
 @task(

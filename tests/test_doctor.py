@@ -40,6 +40,7 @@ from ecr_tasks.doctor import (
     check_credentials,
     check_daemon,
     check_engine_installed,
+    check_engine_logins,
     check_region,
     check_registry,
     check_repository,
@@ -569,6 +570,42 @@ def test_other_registries_do_not_count(tmp_path: Path) -> None:
     assert check.detail.startswith(f"no login for {HOST}")
 
 
+def test_engine_logins_lists_helpers_and_plain_passwords(tmp_path: Path) -> None:
+    data = {
+        "auths": {**plain(), **plain("ghcr.io"), "quay.io": {}},
+        "credHelpers": {HOST: "ecr-tasks", "gcr.io": "gcloud"},
+    }
+    environ = write_config(tmp_path / "docker", data)
+    programs = have("docker-credential-ecr-tasks", "docker-credential-gcloud")
+    check = check_engine_logins("docker", environ, programs)
+    assert check.status == OK
+    # The helper answers for HOST, so its leftover auths entry is not in use.
+    assert check.detail.startswith(
+        f"ecr-tasks helper for {HOST}; gcloud helper for gcr.io; plain passwords for ghcr.io ("
+    )
+    assert "inv login --helper" in check.hint
+    assert SECRET not in shown(check)
+
+
+def test_engine_logins_fails_on_a_helper_program_that_is_missing(tmp_path: Path) -> None:
+    data = {"credsStore": "desktop", "credHelpers": {HOST: "ecr-tasks"}}
+    environ = write_config(tmp_path / "docker", data)
+    check = check_engine_logins("docker", environ, have("docker-credential-ecr-tasks"))
+    assert check.status == FAIL
+    assert "docker-credential-desktop (for every other registry)" in check.detail
+    assert "executable file not found" in check.hint
+    broken = check_engine_logins("docker", environ, have("docker-credential-desktop"))
+    assert f"docker-credential-ecr-tasks (for {HOST})" in broken.detail
+
+
+def test_engine_logins_with_nothing_stored(tmp_path: Path) -> None:
+    check = check_engine_logins("docker", {"DOCKER_CONFIG": str(tmp_path)}, have())
+    assert (check.status, check.detail) == (OK, f"no {tmp_path / 'config.json'}: "
+                                                 "no password stored, no helper set")  # fmt: skip
+    environ = write_config(tmp_path / "docker", {"auths": {}})
+    assert check_engine_logins("docker", environ, have()).detail.startswith("nothing stored (")
+
+
 def test_no_config_file_yet(tmp_path: Path) -> None:
     check = check_credential_store("docker", HOST, {"DOCKER_CONFIG": str(tmp_path)}, have())
     assert check.status == OK
@@ -625,6 +662,7 @@ def test_diagnose_all_passing(environ: dict, registry_stub: Any) -> None:
         ("repository", OK),
         ("token cache", OK),
         ("credential store", OK),
+        ("engine logins", OK),
     ]
     assert exit_code(checks) == 0
     assert aws.calls == [("caller_arn", REGION), ("describe_repository", REGION, None, "my-app")]
@@ -659,6 +697,7 @@ def test_diagnose_without_region(environ: dict) -> None:
         ("repository", SKIP),
         ("token cache", SKIP),
         ("credential store", SKIP),
+        ("engine logins", OK),
     ]
 
 
@@ -668,7 +707,8 @@ def test_diagnose_with_bad_settings_still_checks_the_engine(environ: dict) -> No
     assert checks[0].status == FAIL
     assert "mars-1" in checks[0].detail
     assert labels(checks)[1:3] == [("engine", OK), ("engine daemon", OK)]
-    assert {status for _, status in labels(checks)[3:]} == {SKIP}
+    assert {status for _, status in labels(checks)[3:-1]} == {SKIP}
+    assert labels(checks)[-1] == ("engine logins", OK)  # needs only the engine
 
 
 def test_diagnose_without_the_engine_skips_the_daemon(environ: dict) -> None:
@@ -770,7 +810,7 @@ def test_doctor_after_login_is_all_green(
     lines = result.stdout.splitlines()
     assert [line.split()[1] for line in lines] == [
         "settings", "engine", "engine", "region", "AWS", "registry", "repository", "token",
-        "credential",
+        "credential", "engine",
     ]  # fmt: skip
     assert all(line.startswith("✓ ") for line in lines), result.stdout
     by_label = {line[2:19].strip(): line for line in lines}

@@ -1,0 +1,124 @@
+"""``docker-credential-ecr-tasks``: the engine asks us for a registry password.
+
+With ``"credHelpers": {"<host>": "ecr-tasks"}`` in the engine's config,
+docker, podman, nerdctl and finch run this program whenever they need
+credentials for that host, and nothing is stored: the password lives in
+our token cache and reaches the engine on stdout only. This module is the
+protocol (actions, stdin, stdout, exit codes); tokens come from
+:mod:`ecr_tasks.token_source`, the same cache ``inv login`` uses.
+
+Engines read only stdout: an answer, or on failure (exit 1) the reason.
+The one reason they act on is the not-found sentence, on which they go on
+without credentials. Errors also go to stderr, for a person running it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Mapping
+
+from ecr_tasks._version import __version__
+from ecr_tasks.errors import BadValue, EcrTasksError
+
+TYPE_CHECKING = False  # typing itself costs time on every pull
+if TYPE_CHECKING:
+    from typing import IO
+
+#: The sentence engines take as "no credentials here" (docker-credential-helpers).
+NOT_FOUND = "credentials not found in native keychain"
+ACTIONS = ("get", "store", "erase", "list", "version")
+PROGRAM = "docker-credential-ecr-tasks"
+
+
+class HelperError(Exception):
+    """A failure to report to the engine: one line, exit 1."""
+
+
+def host_of_server_url(server_url: str) -> str:
+    """The host in what the engine sends: a host, host:port, or a URL."""
+    text = server_url.strip()
+    return text.split("://", 1)[-1].split("/", 1)[0].lower()
+
+
+def get(server_url: str, environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """The engine's answer for ``server_url``; raises HelperError(NOT_FOUND)
+    for hosts that are not ECR's."""
+    from ecr_tasks import naming, token_source
+
+    try:
+        host = naming.parse_registry_host(host_of_server_url(server_url))
+    except BadValue:
+        raise HelperError(NOT_FOUND) from None
+    token = token_source.token_for(host, environ)
+    return {"ServerURL": server_url.strip(), "Username": token.user, "Secret": token.password}
+
+
+def listed(environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """Registries whose fresh tokens the cache holds, host to user name."""
+    from ecr_tasks.cache import TokenCache, cache_dir
+
+    cache = TokenCache(cache_dir(environ))
+    found: dict[str, str] = {}
+    for path in sorted(cache.directory.glob("*.json")):
+        token = cache.get(path.stem, quiet=True)
+        if token is not None:
+            found[token.host] = token.user
+    return found
+
+
+def serve(action: str, stdin: IO[str], stdout: IO[str], environ: Mapping[str, str]) -> None:
+    """Run one action; raises HelperError or EcrTasksError on failure."""
+    if action == "get":
+        server_url = stdin.read().strip()
+        if not server_url:
+            raise HelperError("no server URL on stdin: expected a registry host")
+        answer = get(server_url, environ)
+    elif action in ("store", "erase"):
+        # Nothing is kept, so there is nothing to store or erase; the engine's
+        # own login and logout then succeed instead of failing on us.
+        stdin.read()
+        return
+    elif action == "list":
+        answer = listed(environ)
+    elif action == "version":
+        stdout.write(f"{PROGRAM} (ecr-tasks) {__version__}\n")
+        return
+    else:
+        raise HelperError(
+            f"unknown action {action!r}: expected one of {', '.join(ACTIONS)}"
+        )
+    json.dump(answer, stdout)
+    stdout.write("\n")
+
+
+def _report(message: str) -> None:
+    # The engine shows what it read on stdout; a terminal gets it once, on stderr.
+    # The not-found sentence goes as it is: engines compare it word for word.
+    line = message if message == NOT_FOUND else f"ecr-tasks: {message}"
+    print(line, file=sys.stderr)
+    if not sys.stdout.isatty():
+        print(line, file=sys.stdout)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        _report(f"usage: {PROGRAM} <{'|'.join(ACTIONS)}>")
+        return 1
+    try:
+        serve(args[0], sys.stdin, sys.stdout, os.environ)
+    except (HelperError, EcrTasksError) as error:
+        _report(str(error))
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except Exception as error:  # never a traceback in the engine's error output
+        _report(f"unexpected {type(error).__name__} in {args[0]}; please report it")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
