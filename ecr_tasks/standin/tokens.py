@@ -18,6 +18,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import math
 import os
 import secrets
 import time
@@ -64,7 +65,8 @@ def _mac(key: bytes, body: bytes, datakey: str, expiration: int) -> bytes:
 
 def issue(key: bytes, lifetime: float, now: float | None = None) -> tuple[str, float]:
     """A new password and the time it expires (seconds since the epoch)."""
-    expires_at = int((time.time() if now is None else now) + lifetime)
+    # Whole seconds, rounded up: truncating could cut a short life to nothing.
+    expires_at = math.ceil((time.time() if now is None else now) + lifetime)
     body = os.urandom(_PAYLOAD_BYTES - _MAC_BYTES)
     datakey = base64.b64encode(os.urandom(_DATAKEY_BYTES)).decode()
     payload = _mac(key, body, datakey, expires_at) + body
