@@ -65,8 +65,10 @@ def _mac(key: bytes, body: bytes, datakey: str, expiration: int) -> bytes:
 
 def issue(key: bytes, lifetime: float, now: float | None = None) -> tuple[str, float]:
     """A new password and the time it expires (seconds since the epoch)."""
-    # Whole seconds, rounded up: truncating could cut a short life to nothing.
-    expires_at = math.ceil((time.time() if now is None else now) + lifetime)
+    exact = (time.time() if now is None else now) + lifetime
+    # The document holds whole seconds, rounded up so that a short life is
+    # never cut; the API reports the exact time, as ECR does.
+    expires_at = math.ceil(exact)
     body = os.urandom(_PAYLOAD_BYTES - _MAC_BYTES)
     datakey = base64.b64encode(os.urandom(_DATAKEY_BYTES)).decode()
     payload = _mac(key, body, datakey, expires_at) + body
@@ -78,7 +80,7 @@ def issue(key: bytes, lifetime: float, now: float | None = None) -> tuple[str, f
         "expiration": expires_at,
     }
     password = base64.b64encode(json.dumps(document, separators=(",", ":")).encode()).decode()
-    return password, float(expires_at)
+    return password, exact
 
 
 def verify(key: bytes, password: str, now: float | None = None) -> Verdict:
