@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from pathlib import Path
 
 from .api import TTL_ENV, TTL_PATH
 from .errors import StandinError
-from .process import Service, http_request
+from .process import Service, child_env, http_request
 from .tokens import ISSUED_LOG_ENV, KEY_ENV, new_key
-
-# The package's parent directory, so the child finds ``ecr_tasks`` even when
-# it is not installed and the caller's working directory is elsewhere.
-_IMPORT_ROOT = str(Path(__file__).resolve().parents[2])
 
 # A request shaped like botocore's: moto picks service and region out of the
 # credential scope. Moto does not check signatures.
@@ -60,10 +55,7 @@ class ApiEmulator:
         """Start the child without waiting; ``wait_ready`` finishes the job."""
         port_file = self.workdir / "api.port"
         port_file.unlink(missing_ok=True)
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (_IMPORT_ROOT, env.get("PYTHONPATH", "")) if p
-        )
+        env = child_env()
         if self.token_ttl is not None:
             env[TTL_ENV] = str(self.token_ttl)
         env[KEY_ENV] = self.key

@@ -20,6 +20,17 @@ from pathlib import Path
 from .errors import StandinError
 
 POLL_INTERVAL = 0.05
+# The package's parent directory, so that a child running ``python -m
+# ecr_tasks.standin...`` finds the package even when it is not installed and
+# the caller's working directory is elsewhere.
+_IMPORT_ROOT = str(Path(__file__).resolve().parents[2])
+
+
+def child_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """This process's environment plus ``extra``, with the package importable."""
+    env = {**os.environ, **(extra or {})}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (_IMPORT_ROOT, env.get("PYTHONPATH", "")) if p)
+    return env
 
 
 def free_port() -> int:

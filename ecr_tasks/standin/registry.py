@@ -18,11 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import StandinError
-from .process import Service, free_port, http_request
-
-# The package's parent directory, so the gate finds ``ecr_tasks`` even when
-# it is not installed and the caller's working directory is elsewhere.
-_IMPORT_ROOT = str(Path(__file__).resolve().parents[2])
+from .process import Service, child_env, free_port, http_request
 
 
 @dataclass(frozen=True)
@@ -33,12 +29,6 @@ class Listener:
     port: int = 0
     cert: Path | None = None
     key: Path | None = None
-
-
-def child_env(extra: dict[str, str]) -> dict[str, str]:
-    env = {**os.environ, **extra}
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (_IMPORT_ROOT, env.get("PYTHONPATH", "")) if p)
-    return env
 
 
 class GateProcess:
