@@ -54,7 +54,8 @@ def _request_stop(signum: int, frame: FrameType | None) -> None:
 def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, list[str]]:
     argv = list(sys.argv[1:] if argv is None else argv)
     command: list[str] = []
-    if "--" in argv:
+    separated = "--" in argv
+    if separated:
         at = argv.index("--")
         argv, command = argv[:at], argv[at + 1 :]
     parser = argparse.ArgumentParser(
@@ -92,7 +93,7 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, list[str]]:
     args = parser.parse_args(argv)
     if args.real_hosts and args.no_engine:
         parser.error("--real-hosts needs its own engine: drop --no-engine")
-    if command == [] and "--" in (sys.argv[1:] if argv is None else argv):
+    if separated and not command:
         parser.error("nothing after --: give the command to run")
     return args, command
 

@@ -13,7 +13,8 @@ here on its way to the registry, which itself checks nothing. The gate
 
 With ``--passthrough`` it only forwards (the TLS front of the API emulator
 in real-hosts mode). With ``--cert`` and ``--key`` it speaks HTTPS.
-Standard library only, so it starts in a few milliseconds.
+No third-party import (ECR host names are read by ``ecr_tasks.naming``,
+which loads neither invoke nor botocore), so it starts in a few milliseconds.
 """
 
 from __future__ import annotations
@@ -34,17 +35,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from ecr_tasks.errors import BadValue
+from ecr_tasks.naming import parse_registry_host
+
 from .api import CHECK_PATH, PUSHED_PATH, write_port
 from .tokens import key_from_env, verify
 
 REGISTRY_USER = "AWS"
-PUBLIC_HOSTS = ("public.ecr.aws", "ecr-public.aws.com")
 _HOP_BY_HOP = {
     "connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
     "te", "trailer", "transfer-encoding", "upgrade",
 }  # fmt: skip
 _REPO_PATH = re.compile(r"^/v2/(?P<name>.+?)/(?P<kind>blobs|manifests|tags)/(?P<rest>[^?]*)")
-_ECR_HOST = re.compile(r"^(?P<account>\d{12})\.dkr[.-]ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)\.")
 _BLOCK = 64 * 1024
 
 
@@ -64,14 +66,19 @@ class GateConfig:
 
 
 def registry_of(host_header: str, config: GateConfig) -> tuple[str, str] | None:
-    """(account, region) a request is for; None for ECR Public."""
+    """(account, region) a request is for; None for ECR Public.
+
+    ECR names are read by the project's own parser; any other name (the
+    ``127.0.0.1:PORT`` of the override mode) is the stack's own registry.
+    """
     host = host_header.rsplit(":", 1)[0] if host_header.count(":") == 1 else host_header
-    if host in PUBLIC_HOSTS:
+    try:
+        parsed = parse_registry_host(host)
+    except BadValue:
+        return config.account, config.region
+    if parsed.public or parsed.account is None:
         return None
-    match = _ECR_HOST.match(host)
-    if match:
-        return match["account"], match["region"]
-    return config.account, config.region
+    return parsed.account, parsed.region
 
 
 def check_credentials(authorization: str | None, key: bytes) -> Refusal | None:

@@ -28,6 +28,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
 
+from ecr_tasks.errors import BadValue
+
 from .errors import StandinError
 
 if TYPE_CHECKING:
@@ -140,7 +142,7 @@ def registry_hosts(account: str, region: str) -> list[str]:
 
     hosts = [registry_host(account, region)]
     for options in ({"fips": True}, {"dualstack": True}, {"fips": True, "dualstack": True}):
-        with contextlib.suppress(Exception):  # a variant the partition lacks
+        with contextlib.suppress(BadValue):  # a variant the partition lacks
             hosts.append(registry_host(account, region, **options))
     return [*dict.fromkeys(hosts), PUBLIC_REGISTRY]
 
