@@ -8,11 +8,14 @@ are the point of CI and must never be skipped there.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import socketserver
 import subprocess
 import sys
 import tarfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -69,6 +72,18 @@ def user_env(stack: object, tmp_path: Path) -> dict[str, str]:
     return env
 
 
+@contextlib.contextmanager
+def serving(server: socketserver.BaseServer) -> Iterator[int]:
+    """Serve ``server`` on a thread of its own; yield its port; shut it down after."""
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]  # type: ignore[misc]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def inv(args: list[str], cwd: Path, env: dict[str, str], timeout: float = 180,
         stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     """Run ``inv`` as a user would: a separate process in ``cwd``."""
@@ -98,12 +113,16 @@ def make_image(name: str, env: dict[str, str], workdir: Path, size: int = 4096,
     docker(["import", str(archive), name], env)
 
 
-def project_dir(tmp_path: Path, registry: str, extra: str = "") -> Path:
-    """A user's project: a copy of our tasks.py and an invoke.yaml, nothing else."""
+def project_dir(tmp_path: Path, registry: str | None, extra: str = "") -> Path:
+    """A user's project: a copy of our tasks.py and an invoke.yaml, nothing else.
+
+    ``registry`` None leaves ``ecr.registry`` out, as on AWS, where the
+    registry host is worked out from account and region."""
     project = tmp_path / "project"
     project.mkdir()
     shutil.copy(REPO_ROOT / "tasks.py", project / "tasks.py")
-    (project / "invoke.yaml").write_text(f"ecr:\n  registry: \"{registry}\"\n{extra}")
+    override = f"  registry: \"{registry}\"\n" if registry is not None else ""
+    (project / "invoke.yaml").write_text(f"ecr:\n{override}{extra}")
     return project
 
 

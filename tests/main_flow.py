@@ -13,6 +13,7 @@ import json
 import re
 import subprocess
 import sys
+import tarfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,6 +71,14 @@ class Place:
         )  # fmt: skip
         assert asked.returncode == 0, asked.stderr
         return asked.stdout.strip()
+
+
+def add_rootfs(project: Path, text: str) -> None:
+    """Put ``rootfs.tar`` (one small file) in ``project``, for ``docker import``."""
+    payload = project.parent / "hello.txt"
+    payload.write_text(text)
+    with tarfile.open(project / "rootfs.tar", "w") as tar:
+        tar.add(payload, arcname="hello.txt")
 
 
 def run_main_flow(place: Place, project: Path, repo: str, password: str) -> str:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import json
 import re
-import tarfile
 import urllib.request
 
 import pytest
@@ -22,7 +21,7 @@ from tests.conftest import (
     project_dir,
     token_files,
 )
-from tests.main_flow import Place, run_main_flow
+from tests.main_flow import Place, add_rootfs, run_main_flow
 
 pytestmark = pytest.mark.e2e
 
@@ -45,10 +44,7 @@ def test_main_flow_with_the_registry_override(stack, user_env, tmp_path):
     """The same job as test_real_hosts runs on ECR's real names, here through
     ``ecr.registry`` on plain HTTP: both modes share ``run_main_flow``."""
     project = project_dir(tmp_path, stack.registry, "  repo: main/flow\n")
-    payload = tmp_path / "hello.txt"
-    payload.write_text("hello from the main flow\n")
-    with tarfile.open(project / "rootfs.tar", "w") as tar:
-        tar.add(payload, arcname="hello.txt")
+    add_rootfs(project, "hello from the main flow\n")
     place = Place(stack.registry, "http", user_env)
     run_main_flow(place, project, "main/flow", stack.password)
     assert_no_issued_password(stack, *(p.read_text() for p in project.iterdir()

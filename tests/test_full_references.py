@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from tests.conftest import project_dir
+
 A = "123456789012"
 B = "210987654321"
 EU = f"{A}.dkr.ecr.eu-west-1.amazonaws.com"
@@ -25,11 +25,7 @@ US = f"{B}.dkr.ecr.us-west-2.amazonaws.com"
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    directory = tmp_path / "project"
-    directory.mkdir()
-    shutil.copy(REPO_ROOT / "tasks.py", directory / "tasks.py")
-    (directory / "invoke.yaml").write_text(f'ecr:\n  account: "{A}"\n  repo: app\n')
-    return directory
+    return project_dir(tmp_path, None, f'  account: "{A}"\n  repo: app\n')
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tarfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,9 +25,9 @@ from pathlib import Path
 import pytest
 
 from ecr_tasks.standin import StandinError
-from ecr_tasks.standin.realhosts import pick_address
-from tests.conftest import REPO_ROOT, _in_ci
-from tests.main_flow import Place, run_main_flow
+from ecr_tasks.standin.realhosts import Authority, pick_address
+from tests.conftest import REPO_ROOT, _in_ci, project_dir
+from tests.main_flow import Place, add_rootfs, run_main_flow
 
 pytestmark = pytest.mark.e2e
 
@@ -111,14 +110,8 @@ def real_hosts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealHosts]:
 
 def user_project(tmp_path: Path, repo: str) -> Path:
     """A user's project as it would be on AWS: repo and region, nothing else."""
-    project = tmp_path / "project"
-    project.mkdir()
-    shutil.copy(REPO_ROOT / "tasks.py", project / "tasks.py")
-    (project / "invoke.yaml").write_text(f"ecr:\n  repo: {repo}\n  region: us-east-1\n")
-    payload = tmp_path / "hello.txt"
-    payload.write_text(f"hello from {repo} over real names\n")
-    with tarfile.open(project / "rootfs.tar", "w") as tar:
-        tar.add(payload, arcname="hello.txt")
+    project = project_dir(tmp_path, None, f"  repo: {repo}\n  region: us-east-1\n")
+    add_rootfs(project, f"hello from {repo} over real names\n")
     return project
 
 
@@ -150,8 +143,7 @@ def test_the_names_resolve_only_inside_the_namespace(real_hosts, tmp_path):
 
 def test_an_untrusted_api_certificate_is_one_line_naming_host_and_problem(real_hosts, tmp_path):
     project = user_project(tmp_path, "real/untrusted")
-    other_ca = tmp_path / "other-ca.pem"
-    other_ca.write_bytes(_another_ca())
+    other_ca = _another_ca(tmp_path)
     result = real_hosts.place(AWS_CA_BUNDLE=str(other_ca)).inv(["login", "--no-cache"], project)
 
     assert result.returncode == 1
@@ -165,8 +157,7 @@ def test_an_untrusted_registry_certificate_is_one_line_naming_host_and_problem(
     real_hosts, tmp_path
 ):
     project = user_project(tmp_path, "real/untrusted-registry")
-    other_ca = tmp_path / "other-ca.pem"
-    other_ca.write_bytes(_another_ca())
+    other_ca = _another_ca(tmp_path)
     # The digest lookup asks the registry itself over HTTPS (the API, trusted
     # through AWS_CA_BUNDLE, still hands out the token).
     result = real_hosts.place(SSL_CERT_FILE=str(other_ca)).inv(
@@ -228,23 +219,9 @@ def test_no_free_address_is_one_clear_error():
             pick_address(set(), port=port, tries=5)
 
 
-def _another_ca() -> bytes:
-    """A certificate authority the stand-in's certificates do not chain to."""
-    import datetime
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "someone else's CA")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name)
-        .public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )  # fmt: skip
-    return cert.public_bytes(serialization.Encoding.PEM)
+def _another_ca(tmp_path: Path) -> Path:
+    """A certificate authority the stand-in's certificates do not chain to:
+    one made the stand-in's way, but by another, unrelated authority."""
+    authority = Authority(tmp_path / "other-ca", ["other.example"])
+    authority.make()
+    return authority.ca_cert

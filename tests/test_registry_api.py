@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import socket
-import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -13,6 +12,7 @@ import pytest
 
 from ecr_tasks.errors import AuthRejected, EngineError
 from ecr_tasks.registry_api import manifest_digest, scheme
+from tests.conftest import serving
 
 DIGEST = "sha256:" + "ab" * 32
 PASSWORD = "registry-password-that-must-not-leak"
@@ -38,14 +38,8 @@ class _Registry(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def registry() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Registry)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(ThreadingHTTPServer(("127.0.0.1", 0), _Registry)) as port:
+        yield f"127.0.0.1:{port}"
 
 
 def test_a_tag_answers_with_its_digest_to_basic_credentials(registry: str) -> None:

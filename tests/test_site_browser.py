@@ -16,12 +16,12 @@ from __future__ import annotations
 import functools
 import http.server
 import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import serving
 from tests.docs_site import built_site, in_ci
 
 pytestmark = [pytest.mark.docs, pytest.mark.browser]
@@ -57,14 +57,8 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 def base_url(site: Path) -> Iterator[str]:
     """The site served over HTTP on a free loopback port."""
     handler = functools.partial(_QuietHandler, directory=str(site))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,6 @@ pushed shows in ``describe-images`` and ``list-images``.
 
 from __future__ import annotations
 
-import base64
 import http.client
 import json
 import re
@@ -20,6 +19,7 @@ import pytest
 
 from tests.conftest import (
     assert_one_clear_line,
+    basic_auth,
     create_repo,
     docker,
     inv,
@@ -67,7 +67,7 @@ def ping(stack, authorization: str | None) -> tuple[int, dict[str, str], bytes]:
 
 
 def basic(password: str) -> str:
-    return "Basic " + base64.b64encode(f"AWS:{password}".encode()).decode()
+    return "Basic " + basic_auth("AWS", password)
 
 
 # -- missing repositories -------------------------------------------------------
