@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 from benchmarks.timing import BenchError
+from ecr_tasks.standin.emulator import issued_passwords
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -74,13 +75,9 @@ class RealHostsStandin:
             raise BenchError(f"{line} failed: {(done.stderr or done.stdout).strip()[-400:]}")
         return done.stdout
 
-    @property
-    def issued_log(self) -> Path:
-        return self.workdir / "issued-passwords"
-
     def issued(self) -> int:
         """How many tokens the API has issued so far."""
-        return len(self.issued_log.read_text().split()) if self.issued_log.exists() else 0
+        return len(issued_passwords(self.workdir))
 
     def push_image(self, repo: str, env: dict[str, str], project: Path) -> str:
         """A small image pushed to ``repo`` (created first); its full reference."""

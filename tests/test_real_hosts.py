@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from ecr_tasks.standin import StandinError
+from ecr_tasks.standin.emulator import issued_passwords
 from ecr_tasks.standin.realhosts import Authority, pick_address
 from tests.conftest import REPO_ROOT, _in_ci, project_dir
 from tests.main_flow import Place, add_rootfs, run_main_flow
@@ -54,8 +55,7 @@ class RealHosts:
         return Place(REGISTRY, "https", {**self.env, **env}, enter=self.pid)
 
     def issued_passwords(self) -> list[str]:
-        log = self.workdir / "issued-passwords"
-        return log.read_text().split() if log.exists() else []
+        return issued_passwords(self.workdir)
 
     def fresh_password(self) -> str:
         """A password straight from the API, asked inside the namespace over TLS."""

@@ -6,11 +6,21 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from .api import TTL_ENV, TTL_PATH
 from .errors import StandinError
 from .process import Service, child_env, http_request
 from .tokens import ISSUED_LOG_ENV, KEY_ENV, new_key
+
+ISSUED_LOG_NAME = "issued-passwords"
+
+
+def issued_passwords(workdir: Path) -> list[str]:
+    """Every registry password the API emulator of ``workdir`` issued, oldest first."""
+    log = Path(workdir) / ISSUED_LOG_NAME
+    return log.read_text().split() if log.exists() else []
+
 
 # A request shaped like botocore's: moto picks service and region out of the
 # credential scope. Moto does not check signatures.
@@ -36,7 +46,7 @@ class ApiEmulator:
         self.key = key or new_key()
         # Every password issued, for tests that look for leaks; private, and
         # kept across restarts like the key, so old tokens stay checkable.
-        self.issued_log = workdir / "issued-passwords"
+        self.issued_log = workdir / ISSUED_LOG_NAME
         self.timeout = timeout
         self.port: int | None = None
         self.service: Service | None = None
@@ -110,9 +120,17 @@ class ApiEmulator:
             raise StandinError("the API emulator has not been started", "api")
         return self.port
 
-    def _token_expiry(self) -> float | None:
-        """expiresAt of a fresh ECR token, or None while moto cannot answer yet."""
-        answer = http_request(self._port(), "POST", "/", body=b"{}", headers=TOKEN_HEADERS)
+    def fresh_authorization(self, timeout: float = 2.0) -> dict[str, Any] | None:
+        """One ``authorizationData`` entry just issued, or None if moto cannot answer."""
+        answer = http_request(
+            self._port(), "POST", "/", body=b"{}", headers=TOKEN_HEADERS, timeout=timeout
+        )
         if answer is None or answer[0] != 200:
             return None
-        return float(json.loads(answer[1])["authorizationData"][0]["expiresAt"])
+        data: dict[str, Any] = json.loads(answer[1])["authorizationData"][0]
+        return data
+
+    def _token_expiry(self) -> float | None:
+        """expiresAt of a fresh ECR token, or None while moto cannot answer yet."""
+        data = self.fresh_authorization()
+        return None if data is None else float(data["expiresAt"])

@@ -13,7 +13,6 @@ namespace (see ``realhosts.py``), so clients run with no override at all.
 from __future__ import annotations
 
 import base64
-import json
 import os
 import shlex
 import shutil
@@ -23,11 +22,11 @@ from types import TracebackType
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from .emulator import TOKEN_HEADERS, ApiEmulator
+from .emulator import ApiEmulator, issued_passwords
 from .engine import Engine, EngineMode
 from .errors import StandinError
 from .faults import FaultProxy
-from .process import free_port, http_request
+from .process import free_port
 from .realhosts import HTTPS_PORT, RealHosts
 from .registry import GateProcess, Listener, Registry
 from .tokens import new_key
@@ -181,11 +180,6 @@ class Stack:
         return self._started(self._registry).host
 
     @property
-    def ca_bundle(self) -> str | None:
-        """The CA bundle clients trust in real-hosts mode; None otherwise."""
-        return str(self._hosts.bundle) if self._hosts else None
-
-    @property
     def api_hosts(self) -> list[str]:
         """The API endpoint names real-hosts mode answers (empty otherwise)."""
         return list(self._hosts.api_names) if self._hosts else []
@@ -203,14 +197,10 @@ class Stack:
     @property
     def password(self) -> str:
         """A registry password the API has just issued (each call, a new one)."""
-        answer = http_request(
-            self._started(self._api).port or 0, "POST", "/", body=b"{}",
-            headers=TOKEN_HEADERS, timeout=10,
-        )  # fmt: skip
-        if answer is None or answer[0] != 200:
+        data = self._started(self._api).fresh_authorization(timeout=10)
+        if data is None:
             raise StandinError("the API emulator did not issue a token", "api")
-        token = json.loads(answer[1])["authorizationData"][0]["authorizationToken"]
-        return base64.b64decode(token).decode().split(":", 1)[1]
+        return base64.b64decode(data["authorizationToken"]).decode().split(":", 1)[1]
 
     def create_repository(self, name: str, **settings: Any) -> None:
         """Make a repository through the ECR API, as ``aws ecr create-repository``
@@ -232,8 +222,7 @@ class Stack:
 
     def issued_passwords(self) -> list[str]:
         """Every registry password the API has issued so far, oldest first."""
-        log = self._started(self._api).issued_log
-        return log.read_text().split() if log.exists() else []
+        return issued_passwords(self._started(self._api).workdir)
 
     @property
     def pids(self) -> dict[str, int]:
