@@ -11,14 +11,11 @@ login never uses: a quarter more import time than botocore alone.
 from __future__ import annotations
 
 import base64
-import contextlib
-import gc
 import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 from ecr_tasks import naming
+from ecr_tasks.cache import Token
 from ecr_tasks.errors import AwsError, ConfigError, RepositoryNotFound, tls_problem
 
 TYPE_CHECKING = False  # typing is not loaded when the cache answers
@@ -32,25 +29,6 @@ RETRIES = {"mode": "standard", "total_max_attempts": 5}
 TIMEOUTS = {"connect_timeout": 5, "read_timeout": 20}
 
 
-@dataclass(frozen=True)
-class Token:
-    """A registry credential from GetAuthorizationToken.
-
-    The password is kept out of ``repr`` so that no log line, debug dump or
-    traceback can show it.
-    """
-
-    host: str
-    user: str
-    password: str = field(repr=False)
-    expires_at: float
-    issued_at: float
-
-    @property
-    def account(self) -> str | None:
-        return naming.account_of_host(self.host)
-
-
 def decode_token(authorization_token: str, proxy_endpoint: str, expires_at: Any) -> Token:
     """Build a :class:`Token` from one ``authorizationData`` entry."""
     from ecr_tasks.redaction import remember_secret  # logging: not for a cached answer
@@ -59,31 +37,6 @@ def decode_token(authorization_token: str, proxy_endpoint: str, expires_at: Any)
     remember_secret(password)
     expires = expires_at.timestamp() if hasattr(expires_at, "timestamp") else float(expires_at)
     return Token(naming.host_of_endpoint(proxy_endpoint), user, password, expires, time.time())
-
-
-@contextlib.contextmanager
-def _kept_for_good() -> Iterator[None]:
-    """Build objects that live until the process ends, out of the collector's way.
-
-    botocore's modules and the models a client loads are some 75,000 dicts,
-    lists and objects that are never garbage. Left to the cyclic garbage
-    collector, they are walked while they load and again by the collections
-    at exit: about 25 ms and 50 ms, more than building the client takes.
-    So collection pauses while they are built, and ``gc.freeze()`` then moves
-    them out of its reach for good, as the gc docs suggest for long-lived
-    objects before a fork. A collection first (about 7 ms) keeps any garbage
-    of the caller's from being frozen with them.
-    """
-    enabled = gc.isenabled()
-    if enabled:
-        gc.collect()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
-        if enabled:
-            gc.enable()
 
 
 class Aws:
@@ -104,7 +57,7 @@ class Aws:
         with self._lock:
             key = (service, region)
             if key not in self._clients:
-                with translate_errors(), _kept_for_good():
+                with translate_errors():
                     import botocore.session
                     from botocore.config import Config
 

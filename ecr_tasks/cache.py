@@ -1,32 +1,58 @@
 """The token cache: registry tokens on disk, reused while they are fresh.
 
 One rule decides validity: a token is reused until half of its lifetime has
-passed and never once it has expired. Entries are keyed by registry host,
-region, API endpoint and the AWS principal as local facts name it, so a
-cached login makes no AWS call at all and two principals never share one.
-Files are written atomically (temp file, then rename) with mode 0600 in a
-0700 directory; anything unreadable is ignored with a warning and rewritten.
+passed and never once it has expired. Entries are keyed by registry (account
+or the caller's own), region, API endpoint and the AWS principal as local
+facts name it, so a cached login makes no AWS call at all and two principals
+never share one. Files are written atomically (temp file, then rename) with
+mode 0600 in a 0700 directory; anything unreadable is ignored with a warning
+and rewritten. The fetch lock comes from ``filelock``, imported only when a
+token has to be fetched.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
 import sys
 import time
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from ecr_tasks.aws import Token
+from ecr_tasks.naming import account_of_host
 
 TYPE_CHECKING = False  # typing is not loaded when the cache answers
 if TYPE_CHECKING:
     from typing import Literal, TextIO
 
 FORMAT = 1
+
+
+@dataclass(frozen=True)
+class Token:
+    """A registry credential from GetAuthorizationToken, as the cache keeps it.
+
+    The password is kept out of ``repr`` so that no log line, debug dump or
+    traceback can show it.
+    """
+
+    host: str
+    user: str
+    password: str = field(repr=False)
+    expires_at: float
+    issued_at: float
+
+    @property
+    def account(self) -> str | None:
+        return account_of_host(self.host)
+
+    @property
+    def renew_at(self) -> float:
+        """When the cache stops handing it out: half of its life, never past expiry."""
+        return min(self.issued_at + (self.expires_at - self.issued_at) / 2, self.expires_at)
 
 
 def cache_dir(environ: Mapping[str, str] = os.environ) -> Path:
@@ -41,9 +67,7 @@ def cache_key(host: str, region: str, principal: str, endpoint: str = "") -> str
 
 def is_fresh(token: Token, now: float | None = None) -> bool:
     """True while less than half of the token's life has passed."""
-    now = time.time() if now is None else now
-    half_life = token.issued_at + (token.expires_at - token.issued_at) / 2
-    return now < min(half_life, token.expires_at)
+    return (time.time() if now is None else now) < token.renew_at
 
 
 class NullCache:
@@ -52,6 +76,9 @@ class NullCache:
     enabled: Literal[False] = False
 
     def get(self, key: str, quiet: bool = False) -> Token | None:
+        return None
+
+    def peek(self, key: str) -> Token | None:
         return None
 
     def put(self, key: str, token: Token) -> None:
@@ -84,6 +111,11 @@ class TokenCache:
     def get(self, key: str, quiet: bool = False) -> Token | None:
         """The fresh token under ``key``; ``quiet`` when asking a second time,
         so that an unreadable file is warned about once."""
+        token = self.peek(key, quiet)
+        return token if token is not None and is_fresh(token) else None
+
+    def peek(self, key: str, quiet: bool = True) -> Token | None:
+        """The token under ``key`` whether fresh or not (``doctor`` shows its times)."""
         path = self.path(key)
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
@@ -102,7 +134,7 @@ class TokenCache:
             if not quiet:
                 warn(f"ignoring unreadable token cache file {path.name} ({type(error).__name__})")
             return None
-        return token if is_fresh(token) else None
+        return token
 
     def put(self, key: str, token: Token) -> None:
         record = {
@@ -143,38 +175,27 @@ class TokenCache:
         find the token in the cache. The wait is bounded: after ``wait``
         seconds (a stuck holder) a process goes ahead on its own.
         """
+        from filelock import FileLock, Timeout
+
         try:
             self._ensure_dir()
-            fd = os.open(self.directory / f"{key}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+            lock = FileLock(self.directory / f"{key}.lock", timeout=wait, mode=0o600)
+            lock.acquire(poll_interval=0.02)
+        except Timeout:
+            yield False
+            return
         except OSError:
             yield False  # no lock is better than no login
             return
         try:
-            held = _lock_within(fd, wait)
-            try:
-                yield held
-            finally:
-                if held:
-                    fcntl.flock(fd, fcntl.LOCK_UN)
+            yield True
         finally:
-            os.close(fd)
+            lock.release()
 
     def _ensure_dir(self) -> None:
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         if self.directory.stat().st_mode & 0o077:
             self.directory.chmod(0o700)
-
-
-def _lock_within(fd: int, wait: float) -> bool:
-    deadline = time.monotonic() + wait
-    while True:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return True
-        except BlockingIOError:
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(0.02)
 
 
 @contextlib.contextmanager

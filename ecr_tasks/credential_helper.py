@@ -19,6 +19,7 @@ import os
 import sys
 from collections.abc import Mapping
 
+from ecr_tasks import naming
 from ecr_tasks._version import __version__
 from ecr_tasks.errors import BadValue, EcrTasksError
 
@@ -29,26 +30,19 @@ if TYPE_CHECKING:
 #: The sentence engines take as "no credentials here" (docker-credential-helpers).
 NOT_FOUND = "credentials not found in native keychain"
 ACTIONS = ("get", "store", "erase", "list", "version")
-PROGRAM = "docker-credential-ecr-tasks"
 
 
 class HelperError(Exception):
     """A failure to report to the engine: one line, exit 1."""
 
 
-def host_of_server_url(server_url: str) -> str:
-    """The host in what the engine sends: a host, host:port, or a URL."""
-    text = server_url.strip()
-    return text.split("://", 1)[-1].split("/", 1)[0].lower()
-
-
 def get(server_url: str, environ: Mapping[str, str] = os.environ) -> dict[str, str]:
     """The engine's answer for ``server_url``; raises HelperError(NOT_FOUND)
     for hosts that are not ECR's."""
-    from ecr_tasks import naming, token_source
+    from ecr_tasks import token_source
 
     try:
-        host = naming.parse_registry_host(host_of_server_url(server_url))
+        host = naming.parse_registry_host(naming.host_of(server_url))
     except BadValue:
         raise HelperError(NOT_FOUND) from None
     token = token_source.token_for(host, environ)
@@ -83,7 +77,7 @@ def serve(action: str, stdin: IO[str], stdout: IO[str], environ: Mapping[str, st
     elif action == "list":
         answer = listed(environ)
     elif action == "version":
-        stdout.write(f"{PROGRAM} (ecr-tasks) {__version__}\n")
+        stdout.write(f"{naming.HELPER_PROGRAM} (ecr-tasks) {__version__}\n")
         return
     else:
         raise HelperError(
@@ -105,7 +99,7 @@ def _report(message: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
-        _report(f"usage: {PROGRAM} <{'|'.join(ACTIONS)}>")
+        _report(f"usage: {naming.HELPER_PROGRAM} <{'|'.join(ACTIONS)}>")
         return 1
     try:
         serve(args[0], sys.stdin, sys.stdout, os.environ)

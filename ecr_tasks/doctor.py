@@ -11,7 +11,6 @@ says where a token lives, never what it is.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -19,18 +18,16 @@ import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from invoke import task
 from invoke.exceptions import Exit
 
-from ecr_tasks import naming, settings
-from ecr_tasks.aws import Token
-from ecr_tasks.cache import FORMAT, is_fresh
-from ecr_tasks.engine_auth import auth_file, host_of_key
+from ecr_tasks import authfile, naming, settings
+from ecr_tasks.cache import is_fresh
 from ecr_tasks.errors import ConfigError, EcrTasksError, RepositoryNotFound, exits_cleanly
-from ecr_tasks.login import Registries, Target
+from ecr_tasks.login import host_for
+from ecr_tasks.token_source import Target, TokenSource
 
 if TYPE_CHECKING:
     from ecr_tasks.aws import Aws
@@ -288,22 +285,19 @@ def check_token_cache(cache: TokenCache | NullCache, key: str, now: float | None
     if not cache.enabled:
         return Check(label, SKIP, "disabled (ecr.cache is false)")
     now = time.time() if now is None else now
-    path: Path = cache.path(key)
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-        issued, expires = float(record["issued_at"]), float(record["expires_at"])
-    except FileNotFoundError:
+    token = cache.peek(key)
+    if token is None:
+        if cache.path(key).exists():
+            name = cache.path(key).name
+            return Check(label, OK, f"unreadable entry {name}: the next login rewrites it")
         return Check(label, OK, f"no token cached for this registry in {cache.directory}")
-    except (OSError, ValueError, KeyError, TypeError):
-        return Check(label, OK, f"unreadable entry {path.name}: the next login rewrites it")
-    if record.get("format") != FORMAT or record.get("key") != key:
-        return Check(label, OK, f"unreadable entry {path.name}: the next login rewrites it")
-    renew = issued + (expires - issued) / 2  # when is_fresh stops reusing it
-    if is_fresh(Token("", "", "", expires_at=expires, issued_at=issued), now):
-        return Check(label, OK, f"fresh until {_when(renew)}, expires {_when(expires)}")
-    if now < expires:
-        return Check(label, OK, f"stale since {_when(renew)}: the next login asks AWS")
-    return Check(label, OK, f"expired at {_when(expires)}: the next login asks AWS")
+    if is_fresh(token, now):
+        return Check(
+            label, OK, f"fresh until {_when(token.renew_at)}, expires {_when(token.expires_at)}"
+        )
+    if now < token.expires_at:
+        return Check(label, OK, f"stale since {_when(token.renew_at)}: the next login asks AWS")
+    return Check(label, OK, f"expired at {_when(token.expires_at)}: the next login asks AWS")
 
 
 # -- where the engine keeps credentials --------------------------------------
@@ -317,32 +311,19 @@ def check_credential_store(
 ) -> Check:
     """Whether this registry's token sits in a credential helper or, in plain base64, in a file."""
     label = "credential store"
-    path = auth_file(engine, environ)
+    path = authfile.path(engine, environ)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+        data = authfile.read(path)
+    except ConfigError as error:
+        return Check(label, FAIL, str(error), f"fix or remove {path}")
+    if not path.exists():
         return Check(
             label, OK, f"no {path} yet: a login writes it, in plain base64 unless credsStore is set"
         )
-    except (OSError, ValueError) as error:
-        reason = getattr(error, "strerror", None) or "not valid JSON"
-        return Check(label, FAIL, f"cannot read {path}: {reason}", f"fix or remove {path}")
-    if not isinstance(data, dict):
-        return Check(label, FAIL, f"{path} is not a JSON object", f"fix or remove {path}")
     host = host.lower()
-    helpers = {host_of_key(k): v for k, v in (data.get("credHelpers") or {}).items()}
-    if host in helpers:
-        helper, source = helpers[host], "credHelpers"
-    else:
-        helper, source = data.get("credsStore"), "credsStore"
-    entries = [
-        entry
-        for key, entry in (data.get("auths") or {}).items()
-        if host_of_key(key) == host and isinstance(entry, dict)
-    ]
-    # With a helper, docker still writes an empty {} under auths; only these
-    # keys hold a usable secret.
-    plain = any(e.get(k) for e in entries for k in ("auth", "password", "identitytoken"))
+    helper = authfile.helper_for(data, host)
+    source = "credHelpers" if host in authfile.section(data, "credHelpers") else "credsStore"
+    plain = authfile.has_secret(authfile.section(data, "auths").get(host))
     if helper:
         program = f"docker-credential-{helper}"
         if which(program) is None:
@@ -387,33 +368,23 @@ def check_engine_logins(
     found``) breaks every pull from the hosts it covers, not only ECR's.
     """
     label = "engine logins"
-    path = auth_file(engine, environ)
+    path = authfile.path(engine, environ)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+        data = authfile.read(path)
+    except ConfigError as error:
+        return Check(label, FAIL, str(error), f"fix or remove {path}")
+    if not path.exists():
         return Check(label, OK, f"no {path}: no password stored, no helper set")
-    except (OSError, ValueError) as error:
-        reason = getattr(error, "strerror", None) or "not valid JSON"
-        return Check(label, FAIL, f"cannot read {path}: {reason}", f"fix or remove {path}")
-    if not isinstance(data, dict):
-        return Check(label, FAIL, f"{path} is not a JSON object", f"fix or remove {path}")
-    raw_helpers = data.get("credHelpers")
     helpers = {
-        host_of_key(k): v
-        for k, v in (raw_helpers.items() if isinstance(raw_helpers, dict) else [])
-        if isinstance(v, str) and v
+        host: name
+        for host, name in authfile.section(data, "credHelpers").items()
+        if isinstance(name, str) and name
     }
     store = data.get("credsStore") if isinstance(data.get("credsStore"), str) else None
-    raw_auths = data.get("auths")
     plain = sorted(
-        {
-            host_of_key(key)
-            for key, entry in (raw_auths.items() if isinstance(raw_auths, dict) else [])
-            if isinstance(entry, dict)
-            and any(entry.get(k) for k in ("auth", "password", "identitytoken"))
-            and host_of_key(key) not in helpers
-            and not store
-        }
+        host
+        for host, entry in authfile.section(data, "auths").items()
+        if authfile.has_secret(entry) and host not in helpers and not store
     )
     missing = {
         name: sorted(h for h, v in helpers.items() if v == name) or ["every other registry"]
@@ -501,12 +472,12 @@ def diagnose(
         checks += [Check(label, SKIP, "needs a region") for label in _AWS_LABELS[1:]]
         return [*checks, check_engine_logins(s.engine, environ)]
 
-    regs = Registries(s, environ)
-    aws = aws if aws is not None else regs.aws
+    tokens = TokenSource(s, environ)
+    aws = aws if aws is not None else tokens.aws
     credentials, caller_account = check_credentials(aws, s.region, s.profile)
     checks.append(credentials)
 
-    host = regs.host(Target(s.region, s.account or caller_account))
+    host = host_for(s, tokens, Target(s.region, s.account or caller_account))
     if host is None:
         checks.append(
             Check("registry", SKIP, "needs the account: pass --account or fix credentials")
@@ -522,7 +493,7 @@ def diagnose(
         checks.append(check_repository(aws, s.region, s.account, s.repo))
 
     # The same cache entry `login` would use: same target, same key.
-    checks.append(check_token_cache(regs.cache, regs.cache_key(Target(s.region, s.account))))
+    checks.append(check_token_cache(tokens.cache, tokens.key(Target(s.region, s.account))))
     if host is None:
         checks.append(Check("credential store", SKIP, "needs the registry host"))
     else:

@@ -9,17 +9,16 @@ nap: a 2 KB ECR token would take seconds. Everything else goes through
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import os
 import re
 import shlex
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ecr_tasks import authfile
 from ecr_tasks.errors import (
     AuthRejected,
     EngineError,
@@ -118,31 +117,15 @@ def _run_config(c: Any) -> Any:
     return c.config.run
 
 
-@contextlib.contextmanager
-def config_lock(lock_dir: Path) -> Iterator[None]:
-    """Serialise logins so concurrent ones never lose each other's entries.
-
-    ``docker login`` rewrites config.json as read-modify-write; two logins
-    to different registries at once can drop one of them.
-    """
-    try:
-        lock_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        handle = open(lock_dir / "engine-login.lock", "a")  # noqa: SIM115
-    except OSError:
-        yield  # no lock is better than no login
-        return
-    with handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+#: Seconds an engine login or logout may take.
+ENGINE_TIMEOUT = 120
 
 
-def login(c: Any, engine: str, host: str, user: str, password: str, lock_dir: Path) -> bool:
+def login(c: Any, engine: str, host: str, user: str, password: str, auth_file: Path) -> bool:
     """``<engine> login --username <user> --password-stdin <host>``.
 
-    The password goes to stdin only. Returns False under ``--dry``.
+    The password goes to stdin only. The engine rewrites ``auth_file`` from
+    what it read, so the login holds the file's lock. False under ``--dry``.
     """
     argv = [engine, "login", "--username", user, "--password-stdin", host]
     run = _run_config(c)
@@ -152,26 +135,33 @@ def login(c: Any, engine: str, host: str, user: str, password: str, lock_dir: Pa
     if run.dry:
         return False
     try:
-        with config_lock(lock_dir):
+        with authfile.locked(auth_file):
             done = subprocess.run(
-                argv, input=password, capture_output=True, text=True, timeout=120, check=False
+                argv,
+                input=password,
+                capture_output=True,
+                text=True,
+                timeout=ENGINE_TIMEOUT,
+                check=False,
             )
     except FileNotFoundError:
         raise EngineError(f"{engine} not found on PATH: install it or set ecr.engine") from None
     except subprocess.TimeoutExpired:
-        raise EngineError(f"{engine} login to {host} timed out after 120 s") from None
+        raise EngineError(
+            f"{engine} login to {host} timed out after {ENGINE_TIMEOUT} s"
+        ) from None
     if done.returncode != 0:
         secrets = secret_forms(user, password)
         raise classify(engine, "login", done.stderr + done.stdout, host, secrets)
     return True
 
 
-def logout(c: Any, engine: str, host: str, lock_dir: Path) -> None:
+def logout(c: Any, engine: str, host: str, auth_file: Path) -> None:
     """``<engine> logout <host>``; a registry it was not logged in to is no error."""
     try:
-        with config_lock(lock_dir):
+        with authfile.locked(auth_file):
             # Hidden: the task prints its own line for each registry.
-            run(c, [engine, "logout", host], "logout", host, hide="both")
+            run(c, [engine, "logout", host], "logout", host, hide="both", timeout=ENGINE_TIMEOUT)
     except EngineError as error:
         # podman says "not logged into HOST" (exit 125) where docker says nothing.
         if type(error) is not EngineError or "not logged in" not in str(error).lower():
@@ -179,13 +169,24 @@ def logout(c: Any, engine: str, host: str, lock_dir: Path) -> None:
 
 
 def run(
-    c: Any, argv: Sequence[str], action: str, target: str, hide: str = "err"
+    c: Any,
+    argv: Sequence[str],
+    action: str,
+    target: str,
+    hide: str = "err",
+    timeout: float | None = None,
 ) -> str | None:
     """Run an engine command through invoke; its stdout, or None under ``--dry``."""
+    from invoke.exceptions import CommandTimedOut
+
     try:
-        result = c.run(command_line(argv), warn=True, hide=hide, pty=False, in_stream=False)
+        result = c.run(
+            command_line(argv), warn=True, hide=hide, pty=False, in_stream=False, timeout=timeout
+        )
     except FileNotFoundError:
         raise EngineError(f"{argv[0]} not found on PATH: install it or set ecr.engine") from None
+    except CommandTimedOut:
+        raise EngineError(f"{argv[0]} {action} {target} timed out after {timeout:g} s") from None
     if result is None or _run_config(c).dry:
         return None
     if result.exited == 127:

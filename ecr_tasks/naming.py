@@ -40,6 +40,9 @@ IMAGE_RE = re.compile(
     r"(?:@(?P<digest>[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}))?"
 )
 ENGINES = ("docker", "podman", "nerdctl", "finch")
+#: Our credential helper's name in credHelpers, and the program engines run for it.
+HELPER = "ecr-tasks"
+HELPER_PROGRAM = f"docker-credential-{HELPER}"
 PUBLIC_REGISTRY = "public.ecr.aws"
 # AWS's dual-stack (IPv4 and IPv6) name for ECR Public.
 PUBLIC_REGISTRY_DUALSTACK = "ecr-public.aws.com"
@@ -289,6 +292,15 @@ def host_of_endpoint(proxy_endpoint: str) -> str:
     from urllib.parse import urlsplit  # not needed to read a host, only a token's URL
 
     return urlsplit(proxy_endpoint).netloc or proxy_endpoint
+
+
+def host_of(key: str) -> str:
+    """The host in an auth file key or in what an engine hands a credential helper.
+
+    Both come as host, host:port, https://host or https://host/v1/; podman
+    also scopes keys by repository (host/team/app).
+    """
+    return key.strip().split("://", 1)[-1].split("/", 1)[0].lower()
 
 
 def account_of_host(host: str) -> str | None:

@@ -9,29 +9,30 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ecr_tasks.errors import AuthRejected, ConfigError, EcrTasksError, RepositoryNotFound
+from ecr_tasks.errors import ConfigError, EcrTasksError, RepositoryNotFound
 
 if TYPE_CHECKING:
     from ecr_tasks import settings
-    from ecr_tasks.login import Registries, Target
+    from ecr_tasks.token_source import Target, TokenSource
 
 
-def registry_digest(regs: Registries, target: Target, host: str, repo: str, tag: str) -> str | None:
-    from ecr_tasks.registry_api import manifest_digest
+def registry_digest(
+    tokens: TokenSource, target: Target, host: str, repo: str, tag: str
+) -> str | None:
+    """The digest ``repo:tag`` resolves to in the registry now, or None."""
+    from ecr_tasks import registry_api  # urllib.request: only when a registry is asked
 
-    def ask() -> str | None:
-        token = regs.tokens([target])[target]
-        return manifest_digest(host, repo, tag, token.user, token.password)
+    found: str | None = _ask(tokens, target, registry_api.manifest_digest, host, repo, tag)
+    return found
 
-    try:
-        return ask()
-    except AuthRejected:
-        regs.forget(target)
-        return ask()
+
+def _ask(tokens: TokenSource, target: Target, question: Any, *args: str) -> Any:
+    """``question(*args, user, password)`` with ``target``'s token (retried once)."""
+    return tokens.retrying(target, lambda t: question(*args, t.user, t.password))
 
 
 def verify_digests(
-    regs: Registries,
+    tokens: TokenSource,
     target: Target,
     host: str,
     repo: str,
@@ -45,7 +46,7 @@ def verify_digests(
     """
     served_digests: dict[str, str | None] = {}
     for ref, reported in pushed.items():
-        served = registry_digest(regs, target, host, repo, tag_of[ref])
+        served = registry_digest(tokens, target, host, repo, tag_of[ref])
         if served is None:
             raise EcrTasksError(f"digest check failed: the registry does not serve {ref}")
         if reported is not None and served != reported:
@@ -58,7 +59,7 @@ def verify_digests(
 
 
 def refuse_overwrites(
-    regs: Registries,
+    tokens: TokenSource,
     target: Target,
     host: str,
     repo: str,
@@ -72,16 +73,10 @@ def refuse_overwrites(
     a tag that holds a multi-platform index would keep one platform only.
     One HEAD request per tag, and a GET for an index to name its platforms.
     """
-    from ecr_tasks import registry_api
+    from ecr_tasks import registry_api  # urllib.request: only when a registry is asked
 
     for the_tag in tags:
-        served = with_token(
-            regs,
-            target,
-            lambda token, the_tag=the_tag: registry_api.manifest(
-                host, repo, the_tag, token.user, token.password
-            ),
-        )
+        served = _ask(tokens, target, registry_api.manifest, host, repo, the_tag)
         if served is None:
             continue
         if locked:
@@ -90,13 +85,7 @@ def refuse_overwrites(
                 "push under a new tag"
             )
         if served.is_index and not force:
-            platforms = with_token(
-                regs,
-                target,
-                lambda token, the_tag=the_tag: registry_api.index_platforms(
-                    host, repo, the_tag, token.user, token.password
-                ),
-            )
+            platforms = _ask(tokens, target, registry_api.index_platforms, host, repo, the_tag)
             listed = ", ".join(platforms) if platforms else "several platforms"
             raise EcrTasksError(
                 f"tag {the_tag!r} in {repo} holds a multi-platform image index ({listed}): "
@@ -104,17 +93,8 @@ def refuse_overwrites(
             )
 
 
-def with_token(regs: Registries, target: Target, ask: Any) -> Any:
-    """``ask(token)``; once more with a new token if the registry refuses the first."""
-    try:
-        return ask(regs.tokens([target])[target])
-    except AuthRejected:
-        regs.forget(target)
-        return ask(regs.tokens([target], refresh=True)[target])
-
-
 def ensure_repository(
-    regs: Registries,
+    tokens: TokenSource,
     s: settings.Settings,
     repo: str,
     immutable: bool,
@@ -123,9 +103,9 @@ def ensure_repository(
 ) -> dict[str, Any]:
     """The repository's description, creating it first when it is missing."""
     try:
-        found = regs.aws.describe_repository(s.region, s.account, repo)
+        found = tokens.aws.describe_repository(s.region, s.account, repo)
     except RepositoryNotFound:
-        created = regs.aws.create_repository(
+        created = tokens.aws.create_repository(
             s.region,
             s.account,
             repo,

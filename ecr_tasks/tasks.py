@@ -2,11 +2,14 @@
 
 Task bodies stay short: they resolve settings, call the functions that do
 the work, and print one line per result. Every flag is checked before any
-command runs; a user's mistake ends in one line and exit code 1.
+command runs; a user's mistake ends in one line and exit code 1. Each task
+reads only its own flags: in ``inv login push --region eu-west-1`` the
+region is push's, as invoke hands it, and push logs in by itself.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
 from typing import Any, cast
@@ -15,8 +18,9 @@ from invoke import Collection, task
 from invoke.exceptions import Exit
 
 from ecr_tasks import engine, naming, registry_checks, settings
-from ecr_tasks.errors import AuthRejected, BadValue, ConfigError, EcrTasksError, exits_cleanly
-from ecr_tasks.login import Outcome, Registries, Target
+from ecr_tasks.errors import BadValue, ConfigError, EcrTasksError, exits_cleanly
+from ecr_tasks.login import Logins, Outcome
+from ecr_tasks.token_source import Target
 
 # Long flags only: invoke would hand out single letters by argument order,
 # so -r would mean --region in one task and --repo in the next.
@@ -54,18 +58,6 @@ def _need_tags(tags: str | list[str] | None) -> list[str]:
 
 def _one_target(s: settings.Settings) -> Target:
     return Target(s.region, s.account)
-
-
-def _with_relogin(c: Any, regs: Registries, target: Target, action: Any) -> Any:
-    """Run ``action``; if the registry rejects our credentials, log in afresh once."""
-    try:
-        return action()
-    except AuthRejected:
-        if c.config.run.dry:
-            raise
-        regs.forget(target)
-        _report(regs.login(c, [target], refresh=True), quiet=True)
-        return action()
 
 
 def _report(outcomes: list[Outcome], quiet: bool = False, helper: bool = False) -> None:
@@ -118,31 +110,6 @@ def _image_parts(image: str) -> tuple[str, str, str | None, str | None]:
     return domain, naming.check_repo(match["path"]), match["tag"], match["digest"]
 
 
-def _followers(c: Any) -> list[dict[str, Any]]:
-    """What each of our tasks after ``login`` on the command line works with.
-
-    ``inv login push --region eu-west-1`` hands --region to push; login,
-    given no flags of its own, logs in to the registry push will use.
-    """
-    from ecr_tasks.chain import flags_after
-
-    found = []
-    for given in flags_after(login.body, (push.body, pull.body, tag.body, uri.body)):
-        hosts = _as_list(given.get("registry"))
-        image = str(given.get("image") or "")
-        domain = image.split("/", 1)[0] if "/" in image else ""
-        if "." in domain or ":" in domain:
-            hosts.append(domain)
-        found.append({**given, "registry": hosts})
-    return found
-
-
-def _as_list(value: Any) -> list[Any]:
-    if value in (None, "", []):
-        return []
-    return list(value) if isinstance(value, (list, tuple)) else [value]
-
-
 @task(
     auto_shortflags=False,
     iterable=["region", "account", "registry"],
@@ -174,26 +141,16 @@ def login(
     ahead of time, or to several registries at once. ``--helper`` stores no
     password: the engine asks ``docker-credential-ecr-tasks`` each time.
     """
-    cache = False if no_cache else None
-    own = {"region": region, "account": account, "profile": profile, "registry": registry}
-    followers = [] if public or any(own.values()) else _followers(c)
-    s, targets = None, []
-    for given in followers or [own]:
-        one = _settings(
-            c,
-            region=given.get("region"),
-            account=given.get("account"),
-            profile=given.get("profile"),
-            cache=cache,
-            helper=True if helper else None,
-        )
-        explicit = bool(given.get("region") or given.get("account"))
-        targets += _login_targets(one, given.get("registry") or [], public, explicit)
-        s = s or one
-    assert s is not None  # at least one round ran
-    targets = list(dict.fromkeys(targets))
-    regs = Registries(s)
-    outcomes = regs.login(c, targets)
+    s = _settings(
+        c,
+        region=region,
+        account=account,
+        profile=profile,
+        cache=False if no_cache else None,
+        helper=True if helper else None,
+    )
+    targets = _login_targets(s, registry or [], public, bool(region or account), "login")
+    outcomes = Logins(c, s).login(targets)
     if not c.config.run.dry:
         _report(outcomes, helper=s.helper)
 
@@ -225,16 +182,16 @@ def logout(
     asks AWS afresh. Takes the flags of ``login``.
     """
     s = _settings(c, region=region, account=account, profile=profile)
-    targets = _login_targets(s, registry or [], public, bool(region or account))
-    regs = Registries(s)
+    targets = _login_targets(s, registry or [], public, bool(region or account), "logout")
+    logins = Logins(c, s)
     for target in targets:
-        host = regs.logout(c, target)
+        host = logins.logout(target)
         if not c.config.run.dry:
             print(f"Logged out of {host}")
 
 
 def _login_targets(
-    s: settings.Settings, hosts: list[str], public: bool, explicit: bool
+    s: settings.Settings, hosts: list[str], public: bool, explicit: bool, task_name: str
 ) -> list[Target]:
     """The registries ``login`` and ``logout`` work with, checked before any is.
 
@@ -246,7 +203,10 @@ def _login_targets(
     if not hosts or explicit:
         targets = [Target(r, a) for r in s.regions for a in (s.accounts or (None,))]
         if not public and not targets:
-            s.region  # noqa: B018 - raises the "no region" error
+            raise ConfigError(
+                f"no AWS region for {task_name}: pass --region after {task_name} (each flag"
+                " belongs to the task it follows), set ecr.region (INVOKE_ECR_REGION) or AWS_REGION"
+            )
         if s.registry and len(targets) > 1:
             raise ConfigError("ecr.registry names one registry: drop it to log in to several")
     targets += by_host
@@ -282,14 +242,14 @@ def uri(
     """
     s = _settings(c, repo=repo, region=region, account=account, profile=profile)
     tag = naming.check_tag(tag) if tag is not None else None
-    regs = Registries(s)
+    logins = Logins(c, s)
     if not digest:
-        print(naming.image_ref(regs.registry(s.region), s.repo, tag))
+        print(naming.image_ref(logins.registry(s.region), s.repo, tag))
         return
     name, tag = _need_repo(s), tag or "latest"
     # The registry is asked over HTTP with the token: no engine, no engine login.
-    host, _ = regs.token_and_host(_one_target(s))
-    found = registry_checks.registry_digest(regs, _one_target(s), host, name, tag)
+    host, _ = logins.token_and_host(_one_target(s))
+    found = registry_checks.registry_digest(logins.tokens, _one_target(s), host, name, tag)
     if found is None:
         raise EcrTasksError(f"{naming.image_ref(host, name, tag)} not found in the registry")
     print(naming.image_ref(host, name, digest=found))
@@ -328,7 +288,7 @@ def tag(
     if image is not None:
         naming.check_image(image)
     _need_repo(s)
-    host = Registries(s).ensure_login(c, _one_target(s))
+    host = Logins(c, s).ensure(_one_target(s))
     refs = _tag_all(c, s, host, tags, image)
     if not c.config.run.dry:
         for ref in refs:
@@ -385,33 +345,32 @@ def push(
         raise BadValue("KMS key", kms_key, "expected a key id, alias/NAME or key ARN")
     if (immutable or scan_on_push or kms_key) and not create:
         raise ConfigError("--immutable, --scan-on-push and --kms-key only apply with --create")
-    regs = Registries(s)
-    repo_name, target = _need_repo(s), _one_target(s)
+    logins = Logins(c, s)
+    tokens, repo_name, target = logins.tokens, _need_repo(s), _one_target(s)
     # Every check before the first change: the repository's settings, then
     # what each tag holds now; only then the engine login, tag and push.
     if not c.config.run.dry:
         locked = False
         if create:
             found = registry_checks.ensure_repository(
-                regs, s, repo_name, immutable, scan_on_push, kms_key
+                tokens, s, repo_name, immutable, scan_on_push, kms_key
             )
             locked = found.get("imageTagMutability", "").startswith("IMMUTABLE")
-        host, _ = regs.token_and_host(target)
+        host, _ = logins.token_and_host(target)
         registry_checks.refuse_overwrites(
-            regs, target, host, repo_name, tags, locked=locked, force=force
+            tokens, target, host, repo_name, tags, locked=locked, force=force
         )
-    host = regs.ensure_login(c, target)
+    host = logins.ensure(target)
     refs = _tag_all(c, s, host, tags, image)
     pushed: dict[str, str | None] = {}
     for the_tag, ref in zip(tags, refs, strict=True):
-        out = _with_relogin(
-            c, regs, target, lambda ref=ref: engine.run(c, [s.engine, "push", ref], "push", ref)
-        )
+        push_it = functools.partial(engine.run, c, [s.engine, "push", ref], "push", ref)
+        out = logins.run(target, host, push_it)
         if out is not None:
             pushed[ref] = engine.pushed_digests(out).get(the_tag)
     if not no_verify:
         tag_of = dict(zip(refs, tags, strict=True))
-        pushed = registry_checks.verify_digests(regs, target, host, repo_name, tag_of, pushed)
+        pushed = registry_checks.verify_digests(tokens, target, host, repo_name, tag_of, pushed)
     for ref, digest in pushed.items():
         # Only an engine that prints no digest (podman) under --no-verify lacks one.
         print(f"Pushed {ref} {digest}" if digest else f"Pushed {ref}")
@@ -457,20 +416,20 @@ def pull(
         digest = naming.check_digest(digest) if digest is not None else None
     s = _settings(c, repo=repo, region=region, account=account, profile=profile)
     target = _one_target(s) if image is None else _host_target(s, domain)
-    regs = Registries(s)
+    logins = Logins(c, s)
     repo_name = _need_repo(s)
-    host = regs.ensure_login(c, target)
+    host = logins.ensure(target)
     the_tag = None if digest else tag or "latest"
     ref = naming.image_ref(host, repo_name, the_tag, digest)
-    out = _with_relogin(
-        c, regs, target, lambda: engine.run(c, [s.engine, "pull", ref], "pull", ref)
-    )
+    out = logins.run(target, host, lambda: engine.run(c, [s.engine, "pull", ref], "pull", ref))
     if out is not None:
         found = re.search(r"Digest: (sha256:[a-f0-9]{64})", out)
         pulled = found.group(1) if found else digest
         if pulled is None and the_tag is not None:
             # podman prints the image id, not the digest: the registry knows it.
-            pulled = registry_checks.registry_digest(regs, target, host, repo_name, the_tag)
+            pulled = registry_checks.registry_digest(
+                logins.tokens, target, host, repo_name, the_tag
+            )
         print(f"Pulled {ref}" + (f" {pulled}" if pulled else ""))
 
 

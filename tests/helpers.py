@@ -15,8 +15,8 @@ from typing import Any, ClassVar
 from invoke import Config, MockContext, Result
 
 from ecr_tasks import login as login_module
-from ecr_tasks import ns
-from ecr_tasks.aws import Token
+from ecr_tasks import ns, token_source
+from ecr_tasks.cache import Token
 
 ACCOUNT = "123456789012"
 OTHER_ACCOUNT = "210987654321"
@@ -71,7 +71,7 @@ def isolate(monkeypatch: Any, directory: Path) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(directory / "cache"))
     monkeypatch.setenv("DOCKER_CONFIG", str(directory / "docker"))
     # Accounts learnt by one test must not leak into the next.
-    monkeypatch.setattr(login_module, "_known_accounts", {})
+    monkeypatch.setattr(token_source, "_known_accounts", {})
     monkeypatch.setattr(login_module, "_shown_logins", set())
 
 

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from ecr_tasks import cache
-from ecr_tasks.aws import Token, decode_token
+from ecr_tasks.aws import decode_token
+from ecr_tasks.cache import Token
 
 HOST = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
 PASSWORD = "pw-s3cret-for-the-cache"

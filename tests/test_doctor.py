@@ -25,8 +25,8 @@ from invoke.exceptions import Exit
 
 from ecr_tasks import doctor as doctor_module
 from ecr_tasks import ns
-from ecr_tasks.aws import Token
-from ecr_tasks.cache import NullCache, TokenCache
+from ecr_tasks.authfile import path as auth_file
+from ecr_tasks.cache import NullCache, Token, TokenCache
 from ecr_tasks.doctor import (
     ASCII_MARKS,
     FAIL,
@@ -35,7 +35,6 @@ from ecr_tasks.doctor import (
     SKIP,
     Check,
     account_of_arn,
-    auth_file,
     check_credential_store,
     check_credentials,
     check_daemon,

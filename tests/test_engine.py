@@ -13,7 +13,13 @@ from helpers import DIGEST, OTHER_DIGEST, FakeEngineProcess, make_config, make_c
 from invoke import Context, MockContext, Result
 
 from ecr_tasks import engine
-from ecr_tasks.errors import AuthRejected, EcrTasksError, EngineError, RepositoryNotFound
+from ecr_tasks.errors import (
+    AuthRejected,
+    ConfigError,
+    EcrTasksError,
+    EngineError,
+    RepositoryNotFound,
+)
 
 PASSWORD = "pw-s3cret-0123456789"
 HOST = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
@@ -176,7 +182,7 @@ def test_run_returns_stdout_and_quotes() -> None:
     c = make_context(run={"docker tag 'a b' r/x:v1": Result(stdout="ok\n")})
     assert engine.run(c, ["docker", "tag", "a b", "r/x:v1"], "tag", "a b") == "ok\n"
     c.run.assert_called_once_with(
-        "docker tag 'a b' r/x:v1", warn=True, hide="err", pty=False, in_stream=False
+        "docker tag 'a b' r/x:v1", warn=True, hide="err", pty=False, in_stream=False, timeout=None
     )
 
 
@@ -285,13 +291,12 @@ def fake_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_login_password_on_stdin_not_argv(fake_engine: Path, tmp_path: Path) -> None:
-    lock_dir = tmp_path / "locks"
-    assert engine.login(_context(), "docker", HOST, "AWS", PASSWORD, lock_dir) is True
+    auth_file = tmp_path / "docker" / "config.json"
+    assert engine.login(_context(), "docker", HOST, "AWS", PASSWORD, auth_file) is True
     argv = (fake_engine / "argv").read_text().splitlines()
     assert argv == ["login", "--username", "AWS", "--password-stdin", HOST]
     assert (fake_engine / "stdin").read_text() == PASSWORD
     assert PASSWORD not in (fake_engine / "cmdline").read_text()
-    assert (lock_dir / "engine-login.lock").exists()
 
 
 def test_login_failure_is_classified_and_redacted(
@@ -314,8 +319,12 @@ def test_login_engine_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
         engine.login(_context(), "nerdctl", HOST, "AWS", PASSWORD, tmp_path)
 
 
-def test_login_unwritable_lock_dir_still_logs_in(fake_engine: Path, tmp_path: Path) -> None:
+def test_login_where_the_auth_file_cannot_be_locked_is_one_line_and_no_login(
+    fake_engine: Path, tmp_path: Path
+) -> None:
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("")
-    assert engine.login(_context(), "docker", HOST, "AWS", PASSWORD, blocker / "locks")
-    assert (fake_engine / "stdin").read_text() == PASSWORD
+    with pytest.raises(ConfigError, match=r"^cannot lock .*not-a-dir/config.json: ") as raised:
+        engine.login(_context(), "docker", HOST, "AWS", PASSWORD, blocker / "config.json")
+    assert "\n" not in str(raised.value)
+    assert not (fake_engine / "stdin").exists()

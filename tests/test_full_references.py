@@ -61,48 +61,45 @@ def login_line(host: str) -> str:
     return f"docker login --username AWS --password-stdin {host}"
 
 
-def test_flags_given_after_push_reach_login(project: Path, env: dict[str, str]) -> None:
-    # No region anywhere but on push: login must use push's, not fail or guess.
+def test_login_reads_only_its_own_flags(project: Path, env: dict[str, str]) -> None:
+    # No region anywhere but push's: login has none, says so in one line, runs nothing.
     result = inv(["--dry", "login", "push", "--tag", "v1", "--region", "eu-west-1"], project, env)
-    assert shown(result) == [
-        login_line(EU),
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.strip() == (
+        "ecr-tasks: no AWS region for login: pass --region after login (each flag belongs to"
+        " the task it follows), set ecr.region (INVOKE_ECR_REGION) or AWS_REGION"
+    )
+
+
+def test_login_uses_the_settings_region_and_push_its_own_flag(
+    project: Path, env: dict[str, str]
+) -> None:
+    args = ["--dry", "login", "push", "--tag", "v1", "--region", "eu-west-1"]
+    lines = shown(inv(args, project, {**env, "AWS_REGION": "us-west-2"}))
+    assert lines == [
+        login_line(f"{A}.dkr.ecr.us-west-2.amazonaws.com"),
+        login_line(EU),  # push logs in to its own registry by itself
         f"docker tag app:v1 {EU}/app:v1",
         f"docker push {EU}/app:v1",
     ]
 
 
-def test_login_takes_the_regions_and_accounts_of_every_following_task(
-    project: Path, env: dict[str, str]
+@pytest.mark.parametrize("prefix", ["", "ecr."], ids=["root", "nested-collection"])
+def test_the_same_region_on_both_tasks_logs_in_once(
+    project: Path, env: dict[str, str], prefix: str
 ) -> None:
-    args = ["--dry", "login", "push", "--tag", "v1", "--region", "eu-west-1",
-            "pull", "--region", "us-west-2", "--account", B]  # fmt: skip
-    # Each task's own registry, not every region with every account.
+    if prefix:
+        (project / "tasks.py").write_text(
+            "from invoke import Collection\nimport ecr_tasks\n\nns = Collection(ecr=ecr_tasks.ns)\n"
+        )
+    args = ["--dry", f"{prefix}login", "--region", "eu-west-1", f"{prefix}push", "--tag", "v1",
+            "--region", "eu-west-1"]  # fmt: skip
     assert shown(inv(args, project, env)) == [
         login_line(EU),
-        login_line(US),
         f"docker tag app:v1 {EU}/app:v1",
         f"docker push {EU}/app:v1",
-        f"docker pull {US}/app:latest",
     ]
-
-
-def test_login_own_flags_win_over_the_following_tasks(
-    project: Path, env: dict[str, str]
-) -> None:
-    args = ["--dry", "login", "--region", "us-west-2", "push", "--tag", "v1", "--region",
-            "eu-west-1"]  # fmt: skip
-    lines = shown(inv(args, project, env))
-    assert lines[0] == login_line(f"{A}.dkr.ecr.us-west-2.amazonaws.com")
-    assert login_line(EU) in lines  # push logs in to its own registry by itself
-
-
-def test_flags_reach_login_in_a_nested_collection(project: Path, env: dict[str, str]) -> None:
-    (project / "tasks.py").write_text(
-        "from invoke import Collection\nimport ecr_tasks\n\nns = Collection(ecr=ecr_tasks.ns)\n"
-    )
-    result = inv(["--dry", "ecr.login", "ecr.push", "--tag", "v1", "--region", "eu-west-1"],
-                 project, env)  # fmt: skip
-    assert shown(result)[0] == login_line(EU)
 
 
 def test_pull_image_takes_everything_from_the_reference(
@@ -115,11 +112,12 @@ def test_pull_image_takes_everything_from_the_reference(
     ]
 
 
-def test_login_then_pull_image_logs_in_to_the_references_registry(
+def test_login_then_pull_image_logs_in_to_the_references_registry_once(
     project: Path, env: dict[str, str]
 ) -> None:
     ref = f"{US}/team/app:v1"
-    assert shown(inv(["--dry", "login", "pull", "--image", ref], project, env)) == [
+    args = ["--dry", "login", "--registry", US, "pull", "--image", ref]
+    assert shown(inv(args, project, env)) == [
         login_line(US),
         f"docker pull {ref}",
     ]

@@ -39,7 +39,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from invoke.exceptions import Exit
 
-from ecr_tasks import aws, engine, naming, registry_api, tasks
+from ecr_tasks import aws, engine, naming, registry_api, tasks, token_source
 from ecr_tasks import login as login_module
 from ecr_tasks import settings as ecr_settings
 
@@ -347,7 +347,7 @@ def call(name: str, config: dict, flags: dict, capsys: Any, dry: bool = False) -
     """Run task ``name`` offline; any exception but Exit fails the test."""
     ENGINE_PROCESS.calls.clear()
     FakeAws.instances.clear()
-    login_module._known_accounts.clear()
+    token_source._known_accounts.clear()
     login_module._shown_logins.clear()
     capsys.readouterr()
     c = RecordingContext(make_config(dry=dry, **config))

@@ -401,10 +401,12 @@ def test_a_task_logs_in_by_itself_only_when_the_engine_lacks_the_token(
     assert len(_aws_calls()) == 1
 
 
-def test_push_logs_in_again_once_when_the_registry_rejects(
+def test_push_logs_in_again_once_when_the_registry_rejects_a_cached_token(
     offline: FakeEngineProcess, fake_aws: type[FakeAws], capsys: pytest.CaptureFixture
 ) -> None:
     ref = f"{REGISTRY}/app:v1"
+    tasks.login(make_context(registry=REGISTRY, **WHERE))  # the token is cached now
+    capsys.readouterr()
     rejected = Result(exited=1, stderr="unauthorized: authentication required")
     run = {
         f"docker tag app:v1 {ref}": Result(),
@@ -413,11 +415,25 @@ def test_push_logs_in_again_once_when_the_registry_rejects(
     c = make_context(run=run, registry=REGISTRY, **WHERE)
     tasks.push(c, tag=["v1"], repo="app", no_verify=True)
     assert commands(c) == [f"docker tag app:v1 {ref}", f"docker push {ref}", f"docker push {ref}"]
-    # The login before the push, then one more after the registry's refusal.
+    # login's, push's own (the fake engine stores nothing), then one more with a new token.
     assert [argv for argv, _ in offline.calls] == [
         ["docker", "login", "--username", "AWS", "--password-stdin", REGISTRY]
-    ] * 2
+    ] * 3
+    assert len(_aws_calls()) == 2
     assert capsys.readouterr().out == f"Pushed {ref} {DIGEST}\n"
+
+
+def test_a_token_fresh_from_aws_that_the_registry_rejects_is_not_fetched_again(
+    offline: FakeEngineProcess, fake_aws: type[FakeAws]
+) -> None:
+    ref = f"{REGISTRY}/app:v1"
+    rejected = Result(exited=1, stderr="unauthorized: authentication required")
+    run = {f"docker tag app:v1 {ref}": Result(), f"docker push {ref}": rejected}
+    c = make_context(run=run, registry=REGISTRY, **WHERE)
+    with pytest.raises(Exit, match="registry rejected the credentials"):
+        tasks.push(c, tag=["v1"], repo="app", no_verify=True)
+    assert commands(c) == [f"docker tag app:v1 {ref}", f"docker push {ref}"]
+    assert len(_aws_calls()) == 1
 
 
 def test_push_rejected_twice_is_one_line(
@@ -430,6 +446,7 @@ def test_push_rejected_twice_is_one_line(
             exited=1, stderr="denied: Your authorization token has expired."
         ),
     }
+    tasks.login(make_context(registry=REGISTRY, **WHERE))  # a cached token, then refused
     with pytest.raises(Exit) as raised:
         tasks.push(
             make_context(run=run, registry=REGISTRY, **WHERE),
@@ -438,7 +455,9 @@ def test_push_rejected_twice_is_one_line(
             no_verify=True,
         )
     assert "registry rejected the credentials" in raised.value.message
-    assert len(offline.calls) == 2  # the login before the push and one after the refusal
+    # login's, push's own, and one with a fresh token after the refusal; no more.
+    assert len(offline.calls) == 3
+    assert len(_aws_calls()) == 2
 
 
 # -- pull --------------------------------------------------------------------------------
@@ -711,20 +730,20 @@ def test_bad_engine_output_never_shows_a_traceback(fake_aws: type[FakeAws]) -> N
 def test_logout_runs_the_engine_logout_and_drops_every_entry_for_the_registry(
     capsys: pytest.CaptureFixture, fake_aws: type[FakeAws]
 ) -> None:
-    from ecr_tasks.login import Registries, Target
     from ecr_tasks.settings import resolve
+    from ecr_tasks.token_source import Target, TokenSource
 
-    regs = Registries(resolve({"region": REGION}))
+    regs = TokenSource(resolve({"region": REGION}))
     # One login without --account, one with: two entries for one registry.
     regs.tokens([Target(REGION)])
     regs.tokens([Target(REGION, ACCOUNT)])
-    assert regs.cache.get(regs.cache_key(Target(REGION))) is not None
+    assert regs.cache.get(regs.key(Target(REGION))) is not None
     c = make_context(run={f"docker logout {ECR_HOST}": Result()}, region=REGION)
     tasks.logout(c, registry=[ECR_HOST])
     assert commands(c) == [f"docker logout {ECR_HOST}"]
     assert capsys.readouterr().out == f"Logged out of {ECR_HOST}\n"
-    assert regs.cache.get(regs.cache_key(Target(REGION))) is None
-    assert regs.cache.get(regs.cache_key(Target(REGION, ACCOUNT))) is None
+    assert regs.cache.get(regs.key(Target(REGION))) is None
+    assert regs.cache.get(regs.key(Target(REGION, ACCOUNT))) is None
 
 
 def test_logout_of_a_registry_podman_was_not_logged_in_to(capsys: pytest.CaptureFixture) -> None:

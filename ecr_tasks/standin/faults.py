@@ -13,6 +13,7 @@ from __future__ import annotations
 import http.client
 import json
 import random
+import re
 import threading
 from collections import Counter
 from dataclasses import dataclass
@@ -66,6 +67,9 @@ class FaultProxy:
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
         self._counts: Counter[str] = Counter()
+        # (operation, access key id, region) of each signed request, from
+        # its SigV4 credential scope: which principal asked, and where.
+        self._signed: list[tuple[str, str, str]] = []
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -162,16 +166,26 @@ class FaultProxy:
         probe = Fault(0, "", "", None, 1.0, operation)
         return sum(n for op, n in self.counts.items() if probe.matches(op))
 
+    def signers(self, operation: str) -> list[tuple[str, str]]:
+        """(access key id, region) of each request for ``operation``, in order."""
+        probe = Fault(0, "", "", None, 1.0, operation)
+        with self._lock:
+            return [(key, region) for op, key, region in self._signed if probe.matches(op)]
+
     def reset_counts(self) -> None:
         with self._lock:
             self._counts.clear()
+            self._signed.clear()
 
     # -- used by the request handler ---------------------------------------
 
-    def _record(self, operation: str) -> Fault | None:
+    def _record(self, operation: str, authorization: str = "") -> Fault | None:
         """Count one request and pick the fault it meets, if any."""
+        scope = re.search(r"Credential=([^/,\s]+)/[0-9]+/([^/]+)/", authorization)
         with self._lock:
             self._counts[operation] += 1
+            if scope:
+                self._signed.append((operation, scope[1], scope[2]))
             for fault in self._faults:
                 if not fault.matches(operation) or self._random.random() >= fault.probability:
                     continue
@@ -206,7 +220,8 @@ def _handler_for(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
         def _handle(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
-            fault = proxy._record(_operation(self.command, self.headers, self.path, body))
+            operation = _operation(self.command, self.headers, self.path, body)
+            fault = proxy._record(operation, self.headers.get("Authorization", ""))
             if fault is not None:
                 self._send_fault(fault)
             else:

@@ -1,0 +1,203 @@
+"""The engine's auth file: docker's config.json, podman's auth.json, finch's.
+
+This module is its one owner: where the file is, reading it (one error
+policy: a missing file is empty, an unreadable one is a :class:`ConfigError`),
+atomic writes that keep its mode, and the lock beside it. Every reader and
+writer in the package goes through here: whether the engine holds our login,
+``credHelpers`` entries, logout, ``doctor``.
+
+The lock (``<file>.lock`` beside the file, from ``filelock``) serialises our
+own writers, ``<engine> login`` and ``logout`` included, across processes
+whatever their token caches. An engine command run by someone else takes no
+lock of ours: a plain ``docker login`` at the same moment rewrites the file
+from what it read, and may still drop an entry we wrote in between.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from ecr_tasks.errors import ConfigError
+from ecr_tasks.naming import HELPER, host_of
+
+#: Seconds a writer waits for another to finish before giving up.
+LOCK_WAIT = 60.0
+#: The keys of an ``auths`` entry that hold a usable secret (docker writes an
+#: empty {} there for hosts a credential helper serves).
+SECRET_KEYS = ("auth", "password", "identitytoken")
+
+
+def path(engine: str, environ: Mapping[str, str] = os.environ) -> Path:
+    """The file ``<engine> login`` writes credentials to."""
+    if engine == "podman":
+        # Podman's own order: its variable, then Docker's folder when one is
+        # named, then its runtime directory.
+        if environ.get("REGISTRY_AUTH_FILE"):
+            return Path(environ["REGISTRY_AUTH_FILE"])
+        if environ.get("DOCKER_CONFIG"):
+            return Path(os.path.expanduser(environ["DOCKER_CONFIG"])) / "config.json"
+        if environ.get("XDG_RUNTIME_DIR"):
+            return Path(environ["XDG_RUNTIME_DIR"]) / "containers" / "auth.json"
+        return Path(f"/run/containers/{os.getuid()}/auth.json")  # podman's own fallback
+    default = "~/.finch" if engine == "finch" else "~/.docker"
+    return Path(os.path.expanduser(environ.get("DOCKER_CONFIG") or default)) / "config.json"
+
+
+def read(file: Path) -> dict[str, Any]:
+    """The file's JSON object; {} when there is none yet.
+
+    A file that is there but cannot be read, or is not a JSON object, is
+    the user's to fix: we stop rather than replace it.
+    """
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except OSError as error:
+        raise ConfigError(f"cannot read {file}: {error.strerror}") from None
+    try:
+        data = json.loads(text) if text.strip() else {}
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{file} is not a JSON object: fix or remove it, then retry")
+    return data
+
+
+def section(data: Mapping[str, Any], key: str) -> dict[str, Any]:
+    """``auths`` or ``credHelpers`` by host; {} when missing or not an object."""
+    found = data.get(key)
+    return {host_of(k): v for k, v in found.items()} if isinstance(found, dict) else {}
+
+
+@contextlib.contextmanager
+def locked(file: Path, wait: float = LOCK_WAIT) -> Iterator[None]:
+    """Hold the lock beside ``file`` (``config.json.lock``) for a read-modify-write."""
+    from filelock import FileLock, Timeout  # only writers pay for it
+
+    target = file.resolve()  # a symlinked file is locked where it lives
+    try:
+        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        lock = FileLock(f"{target}.lock", timeout=wait, mode=0o600)
+        lock.acquire(poll_interval=0.02)
+    except Timeout:
+        raise ConfigError(
+            f"{target} is locked by another login for over {wait:g} s: retry, or remove "
+            f"{target}.lock if no login is running"
+        ) from None
+    except OSError as error:
+        raise ConfigError(f"cannot lock {target}: {error.strerror}") from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def write(file: Path, data: Mapping[str, Any]) -> None:
+    """Replace the file atomically (temp file, fsync, rename), keeping its mode."""
+    target = file.resolve()
+    try:
+        mode = target.stat().st_mode & 0o777
+    except FileNotFoundError:
+        mode = 0o600
+    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=".config-", suffix=".tmp")
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, indent="\t")
+            handle.write("\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+
+
+def helper_for(data: Mapping[str, Any], host: str) -> str | None:
+    """The credential helper the engine asks for ``host``: its credHelpers
+    entry, else credsStore; None when it stores passwords in the file."""
+    helper = section(data, "credHelpers").get(host.lower())
+    if isinstance(helper, str) and helper:
+        return helper
+    store = data.get("credsStore")
+    return store if isinstance(store, str) and store else None
+
+
+def has_secret(entry: object) -> bool:
+    return isinstance(entry, dict) and any(entry.get(k) for k in SECRET_KEYS)
+
+
+def holds(data: Mapping[str, Any], host: str, user: str, password: str) -> bool:
+    """True when the file's ``data`` already holds exactly this login for ``host``.
+
+    A credential helper keeps the secret out of the file, so then this
+    cannot tell, and says False: one more login costs a few milliseconds,
+    a wrong True a failed push.
+    """
+    if helper_for(data, host) is not None:
+        return False
+    wanted = base64.b64encode(f"{user}:{password}".encode()).decode()
+    auths = data.get("auths")
+    return isinstance(auths, dict) and any(
+        isinstance(entry, dict) and entry.get("auth") == wanted
+        for key, entry in auths.items()
+        if host_of(key) == host.lower()
+    )
+
+
+def set_helper(file: Path, hosts: Iterable[str]) -> None:
+    """Point ``credHelpers`` of each host at our helper, and drop the
+    password stored for it, which would stay on disk for nothing."""
+    wanted = {h.lower() for h in hosts}
+
+    def change(data: dict[str, Any]) -> None:
+        helpers = data.get("credHelpers")
+        if helpers is not None and not isinstance(helpers, dict):
+            raise ConfigError(f"credHelpers in {file} is not a JSON object: fix it, then retry")
+        kept = {k: v for k, v in (helpers or {}).items() if host_of(k) not in wanted}
+        data["credHelpers"] = {**kept, **dict.fromkeys(sorted(wanted), HELPER)}
+        auths = data.get("auths")
+        if isinstance(auths, dict):
+            data["auths"] = {k: v for k, v in auths.items() if host_of(k) not in wanted}
+
+    _update(file, change)
+
+
+def drop_helper(file: Path, hosts: Iterable[str]) -> None:
+    """Remove our ``credHelpers`` entries for ``hosts``; other programs' stay."""
+    gone = {h.lower() for h in hosts}
+
+    def change(data: dict[str, Any]) -> None:
+        helpers = data.get("credHelpers")
+        if isinstance(helpers, dict):
+            kept = {k: v for k, v in helpers.items() if not (host_of(k) in gone and v == HELPER)}
+            if kept:
+                data["credHelpers"] = kept
+            else:
+                del data["credHelpers"]
+
+    _update(file, change, create=False)
+
+
+def _update(file: Path, change: Any, create: bool = True) -> None:
+    """Read, change and write the file under its lock; unchanged, it is left alone."""
+    try:
+        with locked(file):
+            if not create and not file.exists():
+                return
+            data = read(file)
+            before = json.dumps(data, sort_keys=True)
+            change(data)
+            if json.dumps(data, sort_keys=True) != before:
+                write(file, data)
+    except OSError as error:
+        raise ConfigError(f"cannot write {file}: {error.strerror}") from None
