@@ -91,7 +91,7 @@ autodoc_preserve_defaults = True
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"
 autodoc_default_options = {"members": True, "show-inheritance": True}
-# The sidebar lists modules, not every function in them.
+# The sidebar lists the API page's sections, not every object on it.
 toc_object_entries = False
 
 # -- HTML ---------------------------------------------------------------------

@@ -9,6 +9,7 @@ site that is already built, point ``ECR_DOCS_SITE`` at its ``html`` directory
 from __future__ import annotations
 
 import ast
+import dataclasses
 import importlib
 import inspect
 import os
@@ -306,14 +307,19 @@ def test_reference_messages_hold_the_text_from_the_code(fresh_messages: dict) ->
                 assert _help_message(arg) in messages, f"help of {name} {_flag(arg)} not extracted"
 
 
+def _extension():
+    """The docs' own Sphinx extension, ``docs/_ext/invoke_reference.py``."""
+    sys.path.insert(0, str(DOCS / "_ext"))
+    try:
+        return importlib.import_module("invoke_reference")
+    finally:
+        sys.path.remove(str(DOCS / "_ext"))
+
+
 def test_reference_labels_are_translated() -> None:
     """The labels the reference extension writes come from the project's sphinx.po."""
     require_sphinx()
-    sys.path.insert(0, str(DOCS / "_ext"))
-    try:
-        labels = importlib.import_module("invoke_reference").LABELS
-    finally:
-        sys.path.remove(str(DOCS / "_ext"))
+    labels = _extension().LABELS
     catalog = {m.id: m for m in _catalog("sphinx") if m.id}
     for label in labels:
         assert label in catalog and catalog[label].string, f"sphinx.po: no translation of {label!r}"
@@ -412,16 +418,31 @@ def test_configuration_lists_every_setting(site: Path, language: str) -> None:
         assert f"INVOKE_ECR_{key.upper()}" in text, f"{language}: INVOKE_ECR_{key.upper()} missing"
 
 
-def test_api_page_documents_every_public_module(site: Path) -> None:
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_api_page_documents_the_public_names_and_nothing_else(site: Path, language: str) -> None:
+    """The API page is the public surface: each name of ``ecr_tasks.__all__``,
+    documented under ``ecr_tasks`` itself, and no module of the package, since
+    every module is internal."""
     import ecr_tasks
 
-    page = (site / "en" / "api.html").read_text(encoding="utf-8")
+    page = (site / language / "api.html").read_text(encoding="utf-8")
+    ids = set(re.findall(r'id="([^"]+)"', page))
+    for name in ecr_tasks.__all__:
+        assert f"ecr_tasks.{name}" in ids, f"{language}: ecr_tasks.{name} is not on api.html"
+    # Objects and their members: ecr_tasks.Stack, ecr_tasks.Stack.stop, ...
+    documented = {i.split(".")[1] for i in ids if i.startswith("ecr_tasks.")}
+    assert documented == set(ecr_tasks.__all__), (
+        f"{language}: api.html documents {sorted(documented - set(ecr_tasks.__all__))}"
+    )
+    assert {i for i in ids if i.startswith("module-")} == {"module-ecr_tasks"}
     for info in pkgutil.iter_modules(ecr_tasks.__path__):
-        if info.name.startswith("_") or info.name == "tasks":
-            continue
-        assert f'id="module-ecr_tasks.{info.name}"' in page, (
-            f"ecr_tasks.{info.name} is not on api.html"
-        )
+        assert info.name not in documented, f"{language}: api.html documents ecr_tasks.{info.name}"
+    for internal in ("ecr_tasks.cache", "ecr_tasks.login", "ecr_tasks.settings"):
+        assert internal not in page, f"{language}: api.html names {internal}"
+    # The module index lists the package alone.
+    index = parse(site / language / "py-modindex.html")
+    listed = {code.text() for code in index.find_all("code")}
+    assert listed == {"ecr_tasks"}, f"{language}: py-modindex lists {sorted(listed)}"
 
 
 def test_read_the_docs_requirements_match_the_docs_group() -> None:
@@ -490,7 +511,9 @@ def test_no_page_shows_the_build_machines_environment(site: Path) -> None:
         if built_here:
             assert BUILD_ENV_CANARY not in html, f"{path} shows a variable of the build"
     api = (site / "en" / "api.html").read_text(encoding="utf-8")
-    assert "os.environ" in unescape(re.sub(r"<[^>]+>", "", api)), "no default shown as written"
+    assert "region=DEFAULT_REGION" in unescape(re.sub(r"<[^>]+>", "", api)), (
+        "no default shown as written"
+    )
 
 
 _SIG_KEYWORDS = re.compile(
@@ -521,10 +544,12 @@ def _signature_as_python(text: str) -> str:
 
 def test_every_api_signature_reads_as_python(site: Path) -> None:
     """No signature part is lost or moved (``Aws(=profileNone)`` was one)."""
+    import ecr_tasks
+
     for language in LANGUAGES:
         page = parse(site / language / "api.html")
         signatures = [_signature_text(dt) for dt in page.find_all("dt", "sig")]
-        assert len(signatures) > 50, f"{language}: only {len(signatures)} signatures"
+        assert len(signatures) > len(ecr_tasks.__all__), f"{language}: only {len(signatures)}"
         for signature in signatures:
             statement = _signature_as_python(signature)
             try:
@@ -532,8 +557,26 @@ def test_every_api_signature_reads_as_python(site: Path) -> None:
             except SyntaxError:
                 pytest.fail(f"{language}/api.html: {signature!r} is not Python")
         joined = "\n".join(signatures)
-        assert "image_ref(registry, repo=None, tag=None, digest=None)" in joined
-        assert "regions=list()" in joined, "a dataclass factory is shown as <factory>"
+        assert "ecr_tasks.parse_registry_host(host)" in joined
+        assert "ecr_tasks.registry_host(account, region, *, fips=False, dualstack=False)" in joined
+        assert "ecr_tasks.Stack(workdir=None, *, start_engine='auto'," in joined
+
+
+def test_dataclass_factories_read_as_calls() -> None:
+    """Python writes a field's ``default_factory`` as ``<factory>``; the API page
+    shows a call instead (``regions=list()``), so the signature stays Python."""
+    require_sphinx()
+
+    @dataclasses.dataclass
+    class Example:
+        name: str
+        regions: list[str] = dataclasses.field(default_factory=list)
+
+    spell = _extension().spell_out_factories
+    signature = "(name, regions=<factory>)"
+    result = spell(None, "class", "Example", Example, None, signature, None)
+    assert result == ("(name, regions=list())", None)
+    assert spell(None, "function", "f", len, None, "(obj)", None) is None
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

@@ -153,6 +153,22 @@ def test_search_lists_results(browser, base_url: str, language: str) -> None:
     assert titles, f"{language}: the results have no titles"
 
 
+def test_searching_login_lists_the_task_and_the_guide_first(browser, base_url: str) -> None:
+    """The API page once documented every module, and three of its objects
+    (``ecr_tasks.login`` and two ``login`` functions) ranked above the guide.
+    It documents the public names only now, none of which is about logging in."""
+    _viewport(browser, DESKTOP)
+    errors = _load(browser, f"{base_url}/en/search.html?q=login")
+    assert not errors, errors
+    _wait(browser, "return document.querySelectorAll('#search-results li').length >= 4;")
+    top = browser.execute_script(
+        "return Array.from(document.querySelectorAll('#search-results li a'))"
+        ".slice(0, 4).map(a => a.getAttribute('href'));"
+    )
+    assert not [href for href in top if href.startswith("api.html")], top
+    assert "reference.html#task-login" in top and "guide.html" in top, top
+
+
 @pytest.mark.parametrize("width", [DESKTOP, PHONE])
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_language_switch_is_visible_on_every_page(

@@ -19,9 +19,6 @@ the reference follows the code.  It provides:
     Wraps a hand-written table of settings and checks that its first column names
     exactly the keys the collection declares under ``key`` in its configuration.
 
-``.. ecr-api-modules:: package``
-    ``automodule`` for every public submodule of a package that imports.
-
 ``:task:`name``` links to a task's section in the reference.
 
 Translation:
@@ -44,7 +41,6 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import inspect
-import pkgutil
 import re
 import shlex
 from pathlib import Path
@@ -52,14 +48,12 @@ from typing import Any, ClassVar
 
 from docutils import nodes
 from docutils.parsers.rst import directives
-from docutils.statemachine import StringList
 from sphinx import addnodes
 from sphinx.application import Sphinx
 from sphinx.locale import _
 from sphinx.transforms import SphinxTransform
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
-from sphinx.util.nodes import nested_parse_with_titles
 
 logger = logging.getLogger(__name__)
 
@@ -546,49 +540,6 @@ def _default_paragraph(value: Any, labels: _Labels) -> nodes.paragraph:
     return nodes.paragraph("", "", nodes.literal(text, text))
 
 
-class ApiModulesDirective(SphinxDirective):
-    """``automodule`` for each public submodule of a package that imports."""
-
-    required_arguments = 1
-    option_spec: ClassVar[dict[str, Any]] = {"exclude": directives.unchanged}
-
-    def run(self) -> list[nodes.Node]:
-        package_name = self.arguments[0]
-        excluded = set((self.options.get("exclude") or "").split())
-        try:
-            package = importlib.import_module(package_name)
-        except Exception as exc:
-            logger.warning(
-                "ecr-api-modules: cannot import %s: %s",
-                package_name,
-                exc,
-                location=self.get_location(),
-            )
-            return []
-        names = [package_name] if package_name not in excluded else []
-        for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda info: info.name):
-            full = f"{package_name}.{info.name}"
-            if info.name.startswith("_") or info.name in excluded or full in excluded:
-                continue
-            try:
-                importlib.import_module(full)
-            except Exception as exc:  # the code is still settling; the tests list what is missing
-                logger.info("ecr-api-modules: skipping %s (%s)", full, exc)
-                continue
-            names.append(full)
-        source, _line = self.get_source_info()
-        lines = StringList()
-        for name in names:
-            # A heading per module, so each module's docstring reads as its introduction.
-            heading = f"``{name}``"
-            for line in (heading, "-" * len(heading), "", f".. automodule:: {name}", ""):
-                lines.append(line, source)
-        container = nodes.section()
-        container.document = self.state.document
-        nested_parse_with_titles(self.state, lines, container)
-        return list(container.children)
-
-
 class KeepCodeTextUntranslated(SphinxTransform):
     """Keep docstrings rendered by autodoc, and paragraphs of bare code, out of the catalogs.
 
@@ -660,6 +611,5 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_object_type("task", "task")
     app.add_directive("invoke-collection", InvokeCollectionDirective)
     app.add_directive("invoke-settings", InvokeSettingsDirective)
-    app.add_directive("ecr-api-modules", ApiModulesDirective)
     app.add_transform(KeepCodeTextUntranslated)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
