@@ -6,9 +6,9 @@ atomic writes that keep its mode, and the lock beside it. Every reader and
 writer in the package goes through here: whether the engine holds our login,
 ``credHelpers`` entries, logout, ``doctor``.
 
-The lock (``<file>.lock`` beside the file, from ``filelock``) serialises our
-own writers, ``<engine> login`` and ``logout`` included, across processes
-whatever their token caches. An engine command run by someone else takes no
+The lock (``<file>.lock`` beside the file, from ``filelock``, left in place
+between uses) serialises our own writers, ``<engine> login`` and ``logout``
+included, across processes whatever their token caches. An engine command run by someone else takes no
 lock of ours: a plain ``docker login`` at the same moment rewrites the file
 from what it read, and may still drop an entry we wrote in between.
 """

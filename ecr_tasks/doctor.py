@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from invoke import task
 from invoke.exceptions import Exit
 
-from ecr_tasks import authfile, naming, settings
+from ecr_tasks import authfile, awsconfig, naming, settings
 from ecr_tasks.cache import is_fresh
 from ecr_tasks.errors import ConfigError, EcrTasksError, RepositoryNotFound, exits_cleanly
 from ecr_tasks.login import host_for
@@ -189,10 +189,8 @@ def region_source(
     for name in ("AWS_REGION", "AWS_DEFAULT_REGION"):
         if environ.get(name):
             return name
-    from ecr_tasks.awsconfig import config_path
-
     name = profile or environ.get("AWS_PROFILE") or "default"
-    return f"profile {name} in {config_path(environ)}"
+    return f"profile {name} in {awsconfig.config_path(environ)}"
 
 
 def check_region(s: settings.Settings, source: str) -> Check:
