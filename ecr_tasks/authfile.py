@@ -8,9 +8,10 @@ writer in the package goes through here: whether the engine holds our login,
 
 The lock (``<file>.lock`` beside the file, from ``filelock``, left in place
 between uses) serialises our own writers, ``<engine> login`` and ``logout``
-included, across processes whatever their token caches. An engine command run by someone else takes no
-lock of ours: a plain ``docker login`` at the same moment rewrites the file
-from what it read, and may still drop an entry we wrote in between.
+included, across processes whatever their token caches. An engine command
+run by someone else takes no lock of ours: a plain ``docker login`` at the
+same moment rewrites the file from what it read, and may still drop an
+entry we wrote in between.
 """
 
 from __future__ import annotations

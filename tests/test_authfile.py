@@ -39,13 +39,16 @@ for n in range({count}):
 def test_a_crowd_of_writers_with_their_own_caches_keeps_every_entry(tmp_path: Path) -> None:
     file = tmp_path / "docker" / "config.json"
     start = tmp_path / "go"
+    code = [
+        _WRITER.format(root=str(REPO_ROOT), start=str(start), count=10, file=str(file), index=i)
+        for i in range(1, 9)
+    ]
     writers = [
         subprocess.Popen(
-            [sys.executable, "-c", _WRITER.format(
-                root=str(REPO_ROOT), start=str(start), count=10, file=str(file), index=i + 1)],
-            env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / f"cache-{i}")},
-        )  # fmt: skip
-        for i in range(8)
+            [sys.executable, "-c", one],
+            env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / f"cache-{n}")},
+        )
+        for n, one in enumerate(code)
     ]
     time.sleep(0.5)  # let every writer reach its start line
     start.touch()
@@ -78,6 +81,8 @@ def test_the_lock_sits_beside_the_file_and_a_long_wait_ends_in_one_line(tmp_path
     finally:
         other.kill()
         other.wait()
+        if other.stdout is not None:
+            other.stdout.close()
 
 
 def test_a_write_keeps_the_files_mode_and_updates_a_symlink_where_it_points(
@@ -93,8 +98,10 @@ def test_a_write_keeps_the_files_mode_and_updates_a_symlink_where_it_points(
     authfile.set_helper(link, [HOST])
     assert link.is_symlink()
     assert real.stat().st_mode & 0o777 == 0o640
-    data = json.loads(real.read_text())
-    assert data == {"auths": {"other.example": {"auth": "eA=="}}, "credHelpers": {HOST: "ecr-tasks"}}
+    assert json.loads(real.read_text()) == {
+        "auths": {"other.example": {"auth": "eA=="}},
+        "credHelpers": {HOST: "ecr-tasks"},
+    }
     assert not [p for p in real.parent.iterdir() if p.name.startswith(".config-")]  # no temp file
 
 
