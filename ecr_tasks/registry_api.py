@@ -4,16 +4,23 @@ A HEAD of ``/v2/<repo>/manifests/<reference>`` answers with the
 ``Docker-Content-Digest`` header and the manifest's type; a GET of an
 image index lists the platforms it holds. ECR and the distribution registry both
 accept the login token as HTTP basic credentials there.
+
+ECR answers some requests with a redirect to S3. Like docker, the password
+goes only to the host that was asked: a redirect elsewhere is followed
+without it, and one from https down to plain http is not followed at all.
 """
 
 from __future__ import annotations
 
 import base64
+import http.client
 import ipaddress
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
+from typing import IO
 
 from ecr_tasks.errors import AuthRejected, EngineError, redact, secret_forms, tls_problem
 
@@ -98,6 +105,52 @@ def index_platforms(
     return list(dict.fromkeys(platforms))
 
 
+class RedirectHandler(urllib.request.HTTPRedirectHandler):
+    """Follows a registry's redirects without handing its password to another host.
+
+    urllib's own handler copies every header, Authorization too, to wherever
+    the registry points, and follows https to http. The number of hops stays
+    bounded by urllib's own limit.
+    """
+
+    def __init__(self, registry: str) -> None:
+        super().__init__()
+        self.registry = registry  # named in the refusal: the host the user asked
+
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: IO[bytes],
+        code: int,
+        msg: str,
+        headers: http.client.HTTPMessage,
+        newurl: str,
+    ) -> urllib.request.Request | None:
+        old, new = urllib.parse.urlsplit(req.full_url), urllib.parse.urlsplit(newurl)
+        if old.scheme.lower() == "https" and new.scheme.lower() != "https":
+            fp.close()
+            # The target's host only: its query may hold a presigned signature.
+            raise EngineError(
+                f"registry {self.registry} redirected from https to plain http"
+                f" ({new.hostname or '?'}); not followed"
+            )
+        redirected = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if redirected is None:
+            return None
+        if _origin(old) != _origin(new):
+            redirected.remove_header("Authorization")
+        # Before Python 3.13 a redirected HEAD turns into a GET, which could
+        # fetch a whole body where only the headers were wanted.
+        if req.get_method() == "HEAD":
+            redirected.method = "HEAD"
+        return redirected
+
+
+def _origin(url: urllib.parse.SplitResult) -> tuple[str, str]:
+    """Scheme and host:port, as written (no default port filled in), lower-cased."""
+    return url.scheme.lower(), url.netloc.rpartition("@")[2].lower()
+
+
 def _ask(
     method: str, host: str, repo: str, reference: str, user: str, password: str, timeout: float
 ) -> tuple[str | None, str, bytes] | None:
@@ -111,8 +164,9 @@ def _ask(
             "Authorization": f"Basic {basic}",
         },
     )
+    opener = urllib.request.build_opener(RedirectHandler(host))
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310
+        with opener.open(request, timeout=timeout) as answer:
             body = answer.read(4 * 1024 * 1024) if method == "GET" else b""
             return (
                 answer.headers.get("Docker-Content-Digest"),
