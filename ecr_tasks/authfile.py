@@ -20,11 +20,11 @@ import base64
 import contextlib
 import json
 import os
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from ecr_tasks import atomic
 from ecr_tasks.errors import ConfigError
 from ecr_tasks.naming import HELPER, host_of
 
@@ -102,25 +102,10 @@ def locked(file: Path, wait: float = LOCK_WAIT) -> Iterator[None]:
 
 
 def write(file: Path, data: Mapping[str, Any]) -> None:
-    """Replace the file atomically (temp file, fsync, rename), keeping its mode."""
+    """Replace the file atomically, keeping its mode (and a symlink to it)."""
     target = file.resolve()
-    try:
-        mode = target.stat().st_mode & 0o777
-    except FileNotFoundError:
-        mode = 0o600
-    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=".config-", suffix=".tmp")
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent="\t")
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
+    mode = target.stat().st_mode & 0o777 if target.exists() else 0o600
+    atomic.replace(target, json.dumps(data, indent="\t") + "\n", mode)
 
 
 def helper_for(data: Mapping[str, Any], host: str) -> str | None:

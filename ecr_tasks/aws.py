@@ -11,6 +11,7 @@ login never uses: a quarter more import time than botocore alone.
 from __future__ import annotations
 
 import base64
+import contextlib
 import threading
 import time
 
@@ -20,7 +21,8 @@ from ecr_tasks.errors import AwsError, ConfigError, RepositoryNotFound, tls_prob
 
 TYPE_CHECKING = False  # typing is not loaded when the cache answers
 if TYPE_CHECKING:
-    from typing import Any, Literal
+    from collections.abc import Iterator
+    from typing import Any
 
 # Bounded retries with backoff for throttling and transient network errors.
 # total_max_attempts counts the first try too; botocore rewrites a dict with
@@ -159,24 +161,15 @@ _THROTTLED = {
 }
 
 
-class translate_errors:  # a context manager, named like one
+@contextlib.contextmanager
+def translate_errors(region: str | None = None, repo: str | None = None) -> Iterator[None]:
     """Turn botocore's exceptions into one-line :class:`EcrTasksError`\\ s."""
-
-    def __init__(self, region: str | None = None, repo: str | None = None) -> None:
-        self.region = region
-        self.repo = repo
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(
-        self, kind: type | None, error: BaseException | None, tb: Any
-    ) -> Literal[False]:
-        if error is None:
-            return False
-        problem = _describe(error, self.region, self.repo)
+    try:
+        yield
+    except Exception as error:
+        problem = _describe(error, region, repo)
         if problem is None:
-            return False
+            raise
         raise problem from None
 
 

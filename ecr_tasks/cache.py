@@ -22,11 +22,12 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ecr_tasks import atomic
 from ecr_tasks.naming import account_of_host
 
 TYPE_CHECKING = False  # typing is not loaded when the cache answers
 if TYPE_CHECKING:
-    from typing import Literal, TextIO
+    from typing import Literal
 
 FORMAT = 1
 
@@ -149,14 +150,9 @@ class TokenCache:
         path = self.path(key)
         try:
             self._ensure_dir()
-            with _private_tempfile(self.directory) as (handle, temp):
-                json.dump(record, handle)
-                handle.flush()
-                os.fsync(handle.fileno())
-                if path.is_dir() and not path.is_symlink():
-                    path.rmdir()  # an empty directory where the entry goes: make room
-                # Renamed inside the block so that a failed rename removes the temp file.
-                os.replace(temp, path)
+            if path.is_dir() and not path.is_symlink():
+                path.rmdir()  # an empty directory where the entry goes: make room
+            atomic.replace(path, json.dumps(record), 0o600)
         except OSError as error:
             # A cache that cannot be written costs speed, not correctness.
             warn(f"could not write the token cache in {self.directory} ({error.strerror})")
@@ -196,21 +192,6 @@ class TokenCache:
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         if self.directory.stat().st_mode & 0o077:
             self.directory.chmod(0o700)
-
-
-@contextlib.contextmanager
-def _private_tempfile(directory: Path) -> Iterator[tuple[TextIO, str]]:
-    import tempfile  # here: a cached answer never writes, and never pays for it
-
-    fd, temp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".json")
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            yield handle, temp
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
 
 
 def warn(message: str) -> None:

@@ -103,26 +103,28 @@ def _first_line(text: str) -> str:
     return next((line.strip() for line in text.splitlines() if line.strip()), "")
 
 
-def _last_line(text: str) -> str:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[-1][:200] if lines else "no error output"
+def _probe(label: str, argv: list[str], run: Probe, hint: str, where: str) -> Check | str:
+    """The first line ``argv`` prints, or the failed check that says why there is none."""
+    try:
+        done = run(argv)
+    except FileNotFoundError:
+        return Check(label, FAIL, f"{argv[0]} not found on PATH", hint)
+    except subprocess.TimeoutExpired:
+        return Check(label, FAIL, f"no answer from {where} in {PROBE_TIMEOUT:g} s", hint)
+    except OSError as error:
+        return Check(label, FAIL, f"cannot run {argv[0]}: {error.strerror}", hint)
+    if done.returncode != 0 or not done.stdout.strip():
+        lines = [line.strip() for line in done.stderr.splitlines() if line.strip()]
+        reason = lines[-1][:200] if lines else "no error output"
+        return Check(label, FAIL, f"{where} failed: {reason}", hint)
+    return _first_line(done.stdout)
 
 
 def check_engine_installed(engine: str, run: Probe = run_probe) -> Check:
     """``<engine> --version`` runs."""
-    label, hint = "engine", f"install {engine} or set ecr.engine (INVOKE_ECR_ENGINE)"
-    argv = [engine, "--version"]
-    try:
-        done = run(argv)
-    except FileNotFoundError:
-        return Check(label, FAIL, f"{engine} not found on PATH", hint)
-    except subprocess.TimeoutExpired:
-        return Check(label, FAIL, f"`{' '.join(argv)}` gave no answer in {PROBE_TIMEOUT:g} s", hint)
-    except OSError as error:
-        return Check(label, FAIL, f"cannot run {engine}: {error.strerror}", hint)
-    if done.returncode != 0:
-        return Check(label, FAIL, f"`{' '.join(argv)}` failed: {_last_line(done.stderr)}", hint)
-    return Check(label, OK, _first_line(done.stdout) or engine)
+    hint = f"install {engine} or set ecr.engine (INVOKE_ECR_ENGINE)"
+    found = _probe("engine", [engine, "--version"], run, hint, f"`{engine} --version`")
+    return found if isinstance(found, Check) else Check("engine", OK, found)
 
 
 # A read-only command that needs the daemon (or, for podman, the local store)
@@ -159,15 +161,10 @@ def check_daemon(
         else f"start the {engine} daemon or point DOCKER_HOST at a running one"
     )
     argv = [engine, *_DAEMON_PROBES.get(engine, ("info",))]
-    try:
-        done = run(argv)
-    except subprocess.TimeoutExpired:
-        return Check(label, FAIL, f"no answer from {where} in {PROBE_TIMEOUT:g} s", hint)
-    except OSError as error:
-        return Check(label, FAIL, f"cannot run {engine}: {error.strerror}", hint)
-    if done.returncode != 0 or not done.stdout.strip():
-        return Check(label, FAIL, f"not reachable at {where}: {_last_line(done.stderr)}", hint)
-    return Check(label, OK, f"{engine} server {_first_line(done.stdout)} at {where}")
+    found = _probe(label, argv, run, hint, where)
+    if isinstance(found, Check):
+        return found
+    return Check(label, OK, f"{engine} server {found} at {where}")
 
 
 # -- AWS -----------------------------------------------------------------------

@@ -102,7 +102,7 @@ def test_a_write_keeps_the_files_mode_and_updates_a_symlink_where_it_points(
         "auths": {"other.example": {"auth": "eA=="}},
         "credHelpers": {HOST: "ecr-tasks"},
     }
-    assert not [p for p in real.parent.iterdir() if p.name.startswith(".config-")]  # no temp file
+    assert not [p for p in real.parent.iterdir() if p.name.startswith(".tmp-")]  # no temp file
 
 
 def test_a_helper_entry_replaces_the_stored_password_and_goes_with_logout(tmp_path: Path) -> None:

@@ -132,10 +132,10 @@ def test_rewrite_replaces_the_whole_file(store: cache.TokenCache) -> None:
 def test_failed_write_leaves_no_temp_file(
     store: cache.TokenCache, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
-    def broken_dump(*args: object, **kwargs: object) -> None:
+    def broken_fsync(*args: object, **kwargs: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(cache.json, "dump", broken_dump)
+    monkeypatch.setattr(cache.atomic.os, "fsync", broken_fsync)  # fails after the temp file
     store.put("k", _token())
     assert list(store.directory.iterdir()) == []
     err = capsys.readouterr().err

@@ -211,7 +211,7 @@ def test_engine_installed() -> None:
     ("answer", "detail"),
     [
         pytest.param(FileNotFoundError(), "podman not found on PATH", id="missing"),
-        pytest.param(subprocess.TimeoutExpired("podman", 8), "no answer in 8 s", id="hangs"),
+        pytest.param(subprocess.TimeoutExpired("podman", 8), "in 8 s", id="hangs"),
         pytest.param(PermissionError(13, "Permission denied"), "Permission denied", id="no-exec"),
         pytest.param(done(stderr="boom\n", code=2), "failed: boom", id="fails"),
     ],

@@ -73,7 +73,7 @@ def test_helper_login_writes_credhelpers_and_keeps_everything_else(
     assert after["auths"] == {"ghcr.io": {"auth": "eDp5"}}
     assert after["proxies"] == before["proxies"] and after["psFormat"] == before["psFormat"]
     assert stat.S_IMODE(path.stat().st_mode) == 0o640
-    assert not [p for p in path.parent.iterdir() if p.name.startswith(".config-")]
+    assert not [p for p in path.parent.iterdir() if p.name.startswith(".tmp-")]
     # The token was fetched (and checked) now, so the first pull is warm.
     assert faults.count(GET_TOKEN) == 1
     assert_no_issued_password(stack, path.read_text(), result.stdout, result.stderr)
