@@ -141,7 +141,10 @@ class Logins:
                     if self.settings.helper:
                         self._use_helper(host)
                     else:
-                        self.tokens.retrying(target, functools.partial(self._login, host))
+                        # As push does, no engine command when it holds this very
+                        # token; with the cache off (--no-cache), a login afresh.
+                        log_in = self._ensure_with if self.settings.cache else self._login
+                        self.tokens.retrying(target, functools.partial(log_in, host))
                 except EcrTasksError as failure:
                     error = failure
             outcomes.append(Outcome(target, host, error))

@@ -875,3 +875,18 @@ def test_pull_with_an_engine_that_prints_no_digest_asks_the_registry(
     tasks.pull(c, repo="app", tag="v1")
     assert asked == ["v1"]
     assert capsys.readouterr().out == f"Pulled {ref} {DIGEST}\n"
+
+
+def test_login_runs_no_engine_command_when_the_engine_holds_the_cached_token(
+    offline: FakeEngineProcess, fake_aws: type[FakeAws], capsys: pytest.CaptureFixture
+) -> None:
+    tasks.login(make_context(registry=REGISTRY, **WHERE))
+    assert len(offline.calls) == 1
+    _stored_login(REGISTRY, offline.calls[0][1])  # what the engine wrote
+    tasks.login(make_context(registry=REGISTRY, **WHERE))
+    assert len(offline.calls) == 1, "the engine already held that token"
+    assert len(_aws_calls()) == 1
+    tasks.login(make_context(registry=REGISTRY, **WHERE), no_cache=True)
+    assert len(offline.calls) == 2, "--no-cache logs in afresh"
+    assert len(_aws_calls()) == 2
+    assert capsys.readouterr().out == f"Logged in to {REGISTRY}\n" * 3
