@@ -18,36 +18,51 @@ import json
 import os
 import sys
 import time
+from collections import namedtuple
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from ecr_tasks import atomic
-from ecr_tasks.naming import account_of_host
 
 TYPE_CHECKING = False  # typing is not loaded when the cache answers
 if TYPE_CHECKING:
-    from typing import Literal
+    from typing import Literal, NamedTuple
 
 FORMAT = 1
 
 
-@dataclass(frozen=True)
-class Token:
+if TYPE_CHECKING:
+
+    class _TokenFields(NamedTuple):
+        host: str
+        user: str
+        password: str
+        expires_at: float
+        issued_at: float
+
+else:  # the same record, without loading typing (the helper's cached path)
+    _TokenFields = namedtuple("Token", "host user password expires_at issued_at")
+
+
+class Token(_TokenFields):
     """A registry credential from GetAuthorizationToken, as the cache keeps it.
 
-    The password is kept out of ``repr`` so that no log line, debug dump or
-    traceback can show it.
+    The password is left out of ``repr``, so that no log line, debug dump
+    or traceback can show it.
     """
 
-    host: str
-    user: str
-    password: str = field(repr=False)
-    expires_at: float
-    issued_at: float
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return (
+            f"Token(host={self.host!r}, user={self.user!r}, "
+            f"expires_at={self.expires_at!r}, issued_at={self.issued_at!r})"
+        )
 
     @property
     def account(self) -> str | None:
+        from ecr_tasks.naming import account_of_host  # not on the helper's cached path
+
         return account_of_host(self.host)
 
     @property

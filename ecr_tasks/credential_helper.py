@@ -21,7 +21,7 @@ from collections.abc import Mapping
 
 from ecr_tasks import naming
 from ecr_tasks._version import __version__
-from ecr_tasks.errors import BadValue, EcrTasksError
+from ecr_tasks.errors import EcrTasksError, NotEcrHost
 
 TYPE_CHECKING = False  # typing itself costs time on every pull
 if TYPE_CHECKING:
@@ -42,10 +42,9 @@ def get(server_url: str, environ: Mapping[str, str] = os.environ) -> dict[str, s
     from ecr_tasks import token_source
 
     try:
-        host = naming.parse_registry_host(naming.host_of(server_url))
-    except BadValue:
+        token = token_source.token_for(naming.host_of(server_url), environ)
+    except NotEcrHost:
         raise HelperError(NOT_FOUND) from None
-    token = token_source.token_for(host, environ)
     return {"ServerURL": server_url.strip(), "Username": token.user, "Secret": token.password}
 
 

@@ -77,10 +77,11 @@ class RepositoryNotFound(AwsError):
 
 # How TLS failures read in Python's ssl module and in Go (docker, podman),
 # most precise first: Go wraps the x509 reason in a "tls: ..." sentence.
+# Kept as text: ``re`` compiles them on first use, which a cached answer never reaches.
 _TLS_FAILURES = (
-    re.compile(r"x509: (?P<problem>[^\n\"]+)"),
-    re.compile(r"(?P<problem>certificate verify failed: [^(\]\n]+)", re.I),
-    re.compile(r"tls: (?P<problem>[^\n\"]+)"),
+    r"x509: (?P<problem>[^\n\"]+)",
+    r"(?i)(?P<problem>certificate verify failed: [^(\]\n]+)",
+    r"tls: (?P<problem>[^\n\"]+)",
 )
 
 
@@ -88,7 +89,7 @@ def tls_problem(text: str) -> str | None:
     """The certificate problem a TLS failure names (e.g. ``certificate
     signed by unknown authority``), or None if ``text`` is no TLS failure."""
     for pattern in _TLS_FAILURES:
-        match = pattern.search(text)
+        match = re.search(pattern, text)
         if match:
             return " ".join(match["problem"].split()).rstrip(" .:")
     return None

@@ -7,33 +7,44 @@ so every rule can be tested directly and nothing here needs AWS.
 from __future__ import annotations
 
 import functools
-import importlib.util
 import json
 import re
-from dataclasses import dataclass
-from pathlib import Path
+from collections import namedtuple
 
 from ecr_tasks.errors import BadValue, NotEcrHost
 
 TYPE_CHECKING = False  # typing is not loaded when the credential helper parses a host
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, NamedTuple
+
+
+class _Pattern:
+    """A regular expression compiled on first use (``re`` keeps it then): the
+    credential helper imports this module on every pull and, when the cache
+    answers, matches none of them."""
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+
+    def fullmatch(self, text: str) -> re.Match[str] | None:
+        return re.fullmatch(self.pattern, text)
+
 
 # The ECR API's own pattern for repository names (2 to 256 characters).
 _REPO_COMPONENT = r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*"
-REPO_RE = re.compile(rf"{_REPO_COMPONENT}(?:/{_REPO_COMPONENT})*")
+REPO_RE = _Pattern(rf"{_REPO_COMPONENT}(?:/{_REPO_COMPONENT})*")
 # Docker's tag grammar.
-TAG_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
-ACCOUNT_RE = re.compile(r"[0-9]{12}")
-DIGEST_RE = re.compile(r"sha256:[a-f0-9]{64}")
+TAG_RE = _Pattern(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+ACCOUNT_RE = _Pattern(r"[0-9]{12}")
+DIGEST_RE = _Pattern(r"sha256:[a-f0-9]{64}")
 # Shape of every AWS region name; the partition table decides if it is real.
-REGION_RE = re.compile(r"[a-z]{2,4}(?:-[a-z]+)+-[0-9]{1,2}")
+REGION_RE = _Pattern(r"[a-z]{2,4}(?:-[a-z]+)+-[0-9]{1,2}")
 # host[:port], as Docker accepts a registry domain (IPv6 literals left out).
 _HOST_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
-HOST_RE = re.compile(rf"(?:{_HOST_LABEL})(?:\.{_HOST_LABEL})*(?::[0-9]{{1,5}})?")
+HOST_RE = _Pattern(rf"(?:{_HOST_LABEL})(?:\.{_HOST_LABEL})*(?::[0-9]{{1,5}})?")
 # Docker's reference grammar: [domain/]path[:tag][@digest].
 _PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
-IMAGE_RE = re.compile(
+IMAGE_RE = _Pattern(
     rf"(?:(?P<domain>{HOST_RE.pattern})/)?"
     rf"(?P<path>{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*)"
     rf"(?::(?P<tag>{TAG_RE.pattern}))?"
@@ -144,19 +155,26 @@ def _port_ok(host: str) -> bool:
     return not port or 0 < int(port) < 65536
 
 
-@dataclass(frozen=True)
-class Partition:
-    """The facts of one AWS partition that registry names depend on."""
+if TYPE_CHECKING:
 
-    name: str
-    dns_suffix: str
-    dualstack_suffix: str
+    class Partition(NamedTuple):
+        """The facts of one AWS partition that registry names depend on."""
+
+        name: str
+        dns_suffix: str
+        dualstack_suffix: str
+
+else:  # the same record, without loading typing
+    Partition = namedtuple("Partition", "name dns_suffix dualstack_suffix")
 
 
 @functools.cache
 def _partition_table() -> list[dict[str, Any]]:
     # Read botocore's own data file without importing botocore (which costs
     # a tenth of a second and is not needed to name a registry).
+    import importlib.util
+    from pathlib import Path
+
     spec = importlib.util.find_spec("botocore")
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError("botocore is not installed")
@@ -206,19 +224,32 @@ def public_registry_host(*, dualstack: bool = False) -> str:
     return PUBLIC_REGISTRY_DUALSTACK if dualstack else PUBLIC_REGISTRY
 
 
-@dataclass(frozen=True)
-class RegistryHost:
-    """What an ECR registry host name says about the registry it names.
+if TYPE_CHECKING:
+
+    class _HostFields(NamedTuple):
+        account: str | None
+        region: str
+        partition: str
+        fips: bool = False
+        dualstack: bool = False
+        public: bool = False
+
+else:  # the same record, without loading typing
+    _HostFields = namedtuple(
+        "RegistryHost",
+        "account region partition fips dualstack public",
+        defaults=(False, False, False),
+    )
+
+
+class RegistryHost(_HostFields):
+    """What an ECR registry host name says about the registry it names: a
+    small frozen record (account, region, partition, fips, dualstack, public).
 
     ``account`` is None for ECR Public, whose host names no account.
     """
 
-    account: str | None
-    region: str
-    partition: str
-    fips: bool = False
-    dualstack: bool = False
-    public: bool = False
+    __slots__ = ()
 
     @property
     def host(self) -> str:
@@ -231,7 +262,7 @@ class RegistryHost:
 
 # <account>.<service>.<region>.<domain>, the service label saying FIPS and
 # dual-stack; the domain must then be exactly the region's partition's own.
-_PRIVATE_HOST_RE = re.compile(
+_PRIVATE_HOST_RE = _Pattern(
     r"(?P<account>[0-9]{12})\.(?P<service>dkr\.ecr|dkr\.ecr-fips|dkr-ecr|dkr-ecr-fips)"
     r"\.(?P<region>[a-z0-9-]+)\.(?P<domain>[a-z0-9.-]+)"
 )

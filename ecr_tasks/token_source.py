@@ -13,8 +13,8 @@ token when a registry turns down a cached one.
 from __future__ import annotations
 
 import os
+from collections import namedtuple
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 
 from ecr_tasks import awsconfig, naming
 from ecr_tasks.cache import NullCache, Token, TokenCache, cache_dir, cache_key
@@ -22,31 +22,32 @@ from ecr_tasks.errors import AuthRejected, EcrTasksError
 
 TYPE_CHECKING = False  # typing, settings and aws cost the helper's cached path time
 if TYPE_CHECKING:
-    from typing import TypeVar
+    from typing import NamedTuple, TypeVar
 
     from ecr_tasks.aws import Aws
     from ecr_tasks.settings import Settings
 
     T = TypeVar("T")
 
+    class Target(NamedTuple):
+        """One registry to get a token for.
+
+        ``host`` is set when the user named the registry by its host (a full
+        image reference, ``--registry``): that exact name is used, not one
+        built from the settings.
+        """
+
+        region: str
+        account: str | None = None
+        public: bool = False
+        host: str | None = None
+
+else:  # the same record, without loading typing
+    Target = namedtuple("Target", "region account public host", defaults=(None, False, None))
+
 #: Accounts learnt in this process from a token or STS, by (profile, region),
 #: so that a chain of tasks asks AWS for the account at most once.
 _known_accounts: dict[tuple[str | None, str], str] = {}
-
-
-@dataclass(frozen=True)
-class Target:
-    """One registry to get a token for.
-
-    ``host`` is set when the user named the registry by its host (a full
-    image reference, ``--registry``): that exact name is used, not one built
-    from the settings.
-    """
-
-    region: str
-    account: str | None = None
-    public: bool = False
-    host: str | None = None
 
 
 def entry_key(
@@ -203,36 +204,51 @@ class TokenSource:
         return fetched
 
 
-def cached(host: naming.RegistryHost, environ: Mapping[str, str] = os.environ) -> Token | None:
-    """A fresh cached token that opens ``host``'s registry, if there is one.
+def cached(host: str, environ: Mapping[str, str] = os.environ) -> Token | None:
+    """A fresh cached token for the registry ``host`` names, if there is one.
 
-    The credential helper's fast path: the profile is the environment's
-    (AWS_PROFILE), as for any AWS tool the engine starts. A login that named
-    no account keeps its token under the caller's own entry; that token
-    opens this registry too when it is for the same account.
+    The credential helper's fast path, which runs once per pull: the host's
+    labels give the account and region of the cache entry, and the entry
+    answers only if AWS gave its token for this very host. No host parser,
+    no partition table: a look-alike host finds no entry, and a name AWS did
+    not give (a FIPS or dual-stack one) goes the full way in :func:`token_for`.
+    The profile is the environment's (AWS_PROFILE), as for any AWS tool the
+    engine starts.
     """
+    labels = host.split(".")
+    if host in (naming.PUBLIC_REGISTRY, naming.PUBLIC_REGISTRY_DUALSTACK):
+        account, region, public = None, naming.PUBLIC_REGION, True
+    elif len(labels) > 4 and len(labels[0]) == 12 and labels[0].isdigit():
+        region = labels[2] if labels[1].startswith("dkr-ecr") else labels[3]
+        account, public = labels[0], False
+    else:
+        return None
     cache = TokenCache(cache_dir(environ))
     principal = awsconfig.principal_hint(None, environ)
-    token = cache.get(entry_key(host.region, host.account, host.public, principal, environ))
-    if token is None and host.account is not None:
-        own = cache.get(entry_key(host.region, None, False, principal, environ), quiet=True)
-        if own is not None and own.account == host.account:
-            token = own
-    return token
+    # Its own entry first, then the caller's (a login that named no account).
+    for registry in (account, None) if account else (None,):
+        token = cache.get(entry_key(region, registry, public, principal, environ), quiet=True)
+        if token is not None and token.host == host:
+            return token
+    return None
 
 
-def token_for(host: naming.RegistryHost, environ: Mapping[str, str] = os.environ) -> Token:
-    """``host``'s registry token: cached when fresh, else fetched (and cached)."""
+def token_for(host: str, environ: Mapping[str, str] = os.environ) -> Token:
+    """``host``'s registry token: cached when fresh, else fetched (and cached).
+
+    A host that is not one of ECR's raises :class:`~ecr_tasks.errors.NotEcrHost`.
+    """
     token = cached(host, environ)
     if token is not None:
         return token
     from ecr_tasks.settings import Settings
 
+    found = naming.parse_registry_host(host)
     settings = Settings(
-        regions=[host.region],
-        fips=host.fips,
-        dualstack=host.dualstack,
-        public_registry=host.host if host.public else naming.PUBLIC_REGISTRY,
+        regions=[found.region],
+        fips=found.fips,
+        dualstack=found.dualstack,
+        public_registry=found.host if found.public else naming.PUBLIC_REGISTRY,
     )
-    target = Target(host.region, account=host.account, public=host.public, host=host.host)
+    target = Target(found.region, account=found.account, public=found.public, host=found.host)
     return TokenSource(settings, environ).token(target)

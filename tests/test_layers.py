@@ -29,6 +29,8 @@ LAZY_IMPORTS = {
     ("credential_helper", "cache"),
     # logging only when a client is built
     ("aws", "redaction"),
+    # the host parser only for a token's account, never on the helper's cached path
+    ("cache", "naming"),
 }
 
 
