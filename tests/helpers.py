@@ -1,11 +1,13 @@
 """Pieces the unit tests share: contexts, fakes for AWS and the engine, and
-an AWS environment of our own so no test reads the machine's.
+an AWS environment of our own so no test reads the machine's; and for the
+end-to-end tests too, a way to age a token cache entry without waiting.
 
 Nothing here touches the network, AWS or a real container engine.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import time
@@ -128,6 +130,18 @@ class RecordingContext(MockContext):
         if len(words) == 3 and words[1] == "pull":
             return Result(stdout=f"Digest: {DIGEST}\nStatus: Downloaded\n", command=command)
         return Result(command=command)
+
+
+def age_cache_entry(path: Path, seconds: float) -> dict[str, Any]:
+    """Make the token cache entry at ``path`` look ``seconds`` older: its
+    ``issued_at`` and ``expires_at`` both move back, so the same token looks
+    further into its life (or past its end) without waiting. The file keeps
+    its mode; the rewritten entry is returned."""
+    entry = json.loads(path.read_text(encoding="utf-8"))
+    entry["issued_at"] -= seconds
+    entry["expires_at"] -= seconds
+    path.write_text(json.dumps(entry), encoding="utf-8")
+    return entry
 
 
 def token_for(host: str, region: str, now: float | None = None) -> Token:

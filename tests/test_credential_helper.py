@@ -20,6 +20,7 @@ import pytest
 
 from ecr_tasks.credential_helper import NOT_FOUND
 from tests.conftest import assert_no_issued_password, inv, project_dir, token_files
+from tests.helpers import age_cache_entry
 
 pytestmark = pytest.mark.e2e
 
@@ -45,12 +46,6 @@ def helper(action: str, env: dict[str, str], stdin: str = "") -> subprocess.Comp
 def helper_env(user_env: dict[str, str]) -> dict[str, str]:
     # The engine passes no invoke settings: only the AWS environment.
     return {k: v for k, v in user_env.items() if not k.startswith("INVOKE_")}
-
-
-@pytest.fixture
-def short_tokens(stack):
-    yield stack.set_token_ttl
-    stack.set_token_ttl(TWELVE_HOURS)
 
 
 def test_get_answers_with_an_issued_password_then_from_the_cache(stack, faults, helper_env):
@@ -121,21 +116,28 @@ def test_inv_login_and_the_helper_share_one_token(stack, faults, helper_env, own
 
 
 def test_a_token_past_half_its_life_is_renewed_and_an_expired_one_never_given(
-    stack, faults, helper_env, short_tokens
+    stack, faults, helper_env
 ):
-    short_tokens(4)
-    first = json.loads(helper("get", helper_env, HOST).stdout)
+    # The clock moves by rewriting the cache entry's times, not by waiting.
+    first = helper("get", helper_env, HOST)
+    assert first.returncode == 0, first.stderr
     [entry] = token_files(helper_env)
     issued = json.loads(entry.read_text())
-    time.sleep(max(0.0, issued["issued_at"] + 2.2 - time.time()))
+    life = issued["expires_at"] - issued["issued_at"]
+    assert abs(life - TWELVE_HOURS) < 60
 
+    # A minute past half its life: the next answer is a new token.
+    age_cache_entry(entry, life / 2 + 60)
     second = helper("get", helper_env, HOST)
     assert second.returncode == 0, second.stderr
-    assert json.loads(second.stdout)["Secret"] != first["Secret"]
+    renewed = json.loads(second.stdout)["Secret"]
+    assert renewed != json.loads(first.stdout)["Secret"], "a token past half its life was given"
     assert faults.count(GET_TOKEN) == 2
 
-    # Expired and the API refusing: an error, never the old password.
-    time.sleep(max(0.0, json.loads(entry.read_text())["expires_at"] + 0.2 - time.time()))
+    # Expired a minute ago and the API refusing: an error, never the old password.
+    cached = json.loads(entry.read_text())
+    assert cached["password"] == renewed
+    age_cache_entry(entry, cached["expires_at"] - time.time() + 60)
     faults.reset_counts()
     faults.fail(operation=GET_TOKEN, status=403)
     third = helper("get", helper_env, HOST)

@@ -104,6 +104,42 @@ def test_concurrent_helper_logins_lose_no_entry(stack, env, tmp_path):
     assert helpers == dict.fromkeys(hosts, "ecr-tasks")
 
 
+# What this checks: the lock that guards the engine's config.json while a
+# login rewrites it must be one every writer of that file shares, wherever
+# each keeps its token cache. CI jobs often have a cache each and one shared
+# ~/.docker. Here JOBS logins start at once, each with an XDG_CACHE_HOME of
+# its own and all with one DOCKER_CONFIG, each writing credHelpers entries
+# for HOSTS_PER_JOB registries of its own: every entry must survive. A lock
+# taken in the token cache folder ($XDG_CACHE_HOME/ecr-tasks) guards nothing
+# here, and entries are lost.
+JOBS = 8
+HOSTS_PER_JOB = 6
+REGIONS = ("us-east-1", "eu-west-1")
+
+
+def test_helper_logins_with_caches_of_their_own_lose_no_entry_of_a_shared_config(
+    stack, env, tmp_path, record_property
+):
+    folder = project(tmp_path)
+    jobs, hosts = [], []
+    for job in range(JOBS):
+        args = ["login", "--helper"]
+        for index in range(HOSTS_PER_JOB):
+            host = f"{300000000000 + 100 * job + index}.dkr.ecr.{REGIONS[index % 2]}.amazonaws.com"
+            args += ["--registry", host]
+            hosts.append(host)
+        jobs.append((args, folder, {**env, "XDG_CACHE_HOME": str(tmp_path / f"cache-{job}")}))
+    results = inv_together(jobs)
+    assert all(code == 0 for code, _, _ in results), results
+    helpers = json.loads(config_path(env).read_text())["credHelpers"]
+    kept = [host for host in hosts if helpers.get(host) == "ecr-tasks"]
+    record_property("credhelpers_entries_kept", f"{len(kept)}/{len(hosts)}")
+    print(f"\n{len(kept)} of {len(hosts)} credHelpers entries survived")
+    assert helpers == dict.fromkeys(hosts, "ecr-tasks"), (
+        f"{len(hosts) - len(kept)} of {len(hosts)} credHelpers entries were lost"
+    )
+
+
 def test_a_registry_override_cannot_use_the_helper(stack, env, tmp_path):
     folder = project(tmp_path, f'  registry: "{stack.registry}"\n')
     result = inv(["login", "--helper"], folder, env)
