@@ -86,6 +86,11 @@ def is_fresh(token: Token, now: float | None = None) -> bool:
     return (time.time() if now is None else now) < token.renew_at
 
 
+def valid(token: Token, now: float | None = None) -> bool:
+    """True until the token expires."""
+    return (time.time() if now is None else now) < token.expires_at
+
+
 class NullCache:
     """The cache when it is turned off: never hits, never writes."""
 

@@ -38,13 +38,25 @@ class HelperError(Exception):
 
 def get(server_url: str, environ: Mapping[str, str] = os.environ) -> dict[str, str]:
     """The engine's answer for ``server_url``; raises HelperError(NOT_FOUND)
-    for hosts that are not ECR's."""
-    from ecr_tasks import token_source
+    for hosts that are not ECR's.
 
-    try:
-        token = token_source.token_for(naming.host_of(server_url), environ)
-    except NotEcrHost:
-        raise HelperError(NOT_FOUND) from None
+    A cached token past half of its life still answers while it is valid,
+    and a refresher renews it in the background: no pull waits for the API.
+    """
+    from ecr_tasks import token_source
+    from ecr_tasks.cache import is_fresh
+
+    host = naming.host_of(server_url)
+    token = token_source.cached(host, environ, stale=True)
+    if token is None:
+        try:
+            token = token_source.token_for(host, environ)
+        except NotEcrHost:
+            raise HelperError(NOT_FOUND) from None
+    elif not is_fresh(token):
+        from ecr_tasks import refresher
+
+        refresher.start(host, environ)
     return {"ServerURL": server_url.strip(), "Username": token.user, "Secret": token.password}
 
 

@@ -17,7 +17,7 @@ from collections import namedtuple
 from collections.abc import Callable, Mapping
 
 from ecr_tasks import awsconfig, naming
-from ecr_tasks.cache import NullCache, Token, TokenCache, cache_dir, cache_key
+from ecr_tasks.cache import NullCache, Token, TokenCache, cache_dir, cache_key, is_fresh, valid
 from ecr_tasks.errors import AuthRejected, EcrTasksError
 
 TYPE_CHECKING = False  # typing, settings and aws cost the helper's cached path time
@@ -204,8 +204,9 @@ class TokenSource:
         return fetched
 
 
-def cached(host: str, environ: Mapping[str, str] = os.environ) -> Token | None:
-    """A fresh cached token for the registry ``host`` names, if there is one.
+def cached(host: str, environ: Mapping[str, str] = os.environ, stale: bool = False) -> Token | None:
+    """A fresh cached token for the registry ``host`` names, if there is one;
+    with ``stale``, one past half of its life also does while it is valid.
 
     The credential helper's fast path, which runs once per pull: the host's
     labels give the account and region of the cache entry, and the entry
@@ -227,8 +228,9 @@ def cached(host: str, environ: Mapping[str, str] = os.environ) -> Token | None:
     principal = awsconfig.principal_hint(None, environ)
     # Its own entry first, then the caller's (a login that named no account).
     for registry in (account, None) if account else (None,):
-        token = cache.get(entry_key(region, registry, public, principal, environ), quiet=True)
-        if token is not None and token.host == host:
+        token = cache.peek(entry_key(region, registry, public, principal, environ))
+        usable = token is not None and (is_fresh(token) or (stale and valid(token)))
+        if token is not None and usable and token.host == host:
             return token
     return None
 

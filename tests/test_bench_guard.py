@@ -136,3 +136,37 @@ def test_login_with_a_cached_token_imports_no_aws_sdk(stack, user_env, tmp_path)
     output, cached = _inv_importtime(["login"], project, user_env)
     assert f"Logged in to {stack.registry}" in output
     assert cached.isdisjoint(HEAVY)
+
+
+def test_the_helpers_cached_answer_loads_only_what_it_uses(tmp_path: Path) -> None:
+    # A fresh token in the cache, put there as a login would; then the helper's
+    # get, in a process of its own, as the engine runs it.
+    env = {**_clean_env(tmp_path), "AWS_ACCESS_KEY_ID": "AKIAEXAMPLE", "AWS_SECRET_ACCESS_KEY": "x"}
+    host = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
+    seed = (
+        "import time\n"
+        "from ecr_tasks import token_source\n"
+        "from ecr_tasks.cache import Token, TokenCache, cache_dir\n"
+        "key = token_source.entry_key('eu-west-1', '123456789012', False,\n"
+        "    token_source.awsconfig.principal_hint(None), __import__('os').environ)\n"
+        f"TokenCache(cache_dir()).put(key, Token({host!r}, 'AWS', 'pw', time.time() + 3600,"
+        " time.time()))\n"
+    )
+    assert _loaded_after(seed, tmp_path, env) == []
+    probe = (
+        "import io, sys\n"
+        "before = set(sys.modules)\n"
+        f"sys.stdin = io.StringIO({host!r})\n"
+        "from ecr_tasks.credential_helper import main\n"
+        "assert main(['get']) == 0\n"
+        "print(sorted(m.split('.')[0] for m in set(sys.modules) - before), file=sys.stderr)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path, env=env, text=True,
+        capture_output=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert '"Secret": "pw"' in done.stdout
+    loaded = set(eval(done.stderr.splitlines()[-1]))  # noqa: S307 - our own probe's list
+    unwanted = {"invoke", "botocore", "boto3", "dataclasses", "typing", "inspect", "subprocess"}
+    assert loaded.isdisjoint(unwanted), sorted(loaded & unwanted)

@@ -27,6 +27,12 @@ LAZY_IMPORTS = {
     ("token_source", "settings"),
     ("credential_helper", "token_source"),
     ("credential_helper", "cache"),
+    # the refresher only when a token is past half of its life
+    ("credential_helper", "refresher"),
+    ("refresher", "awsconfig"),
+    ("refresher", "naming"),
+    ("refresher", "token_source"),
+    ("refresher", "cache"),
     # logging only when a client is built
     ("aws", "redaction"),
     # the host parser only for a token's account, never on the helper's cached path

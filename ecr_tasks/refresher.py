@@ -1,0 +1,73 @@
+"""Refresh ahead: renew a registry's cached token in the background.
+
+When the credential helper answers with a token past half of its life, it
+starts this program (``python -m ecr_tasks.refresher HOST``) and does not
+wait for it, so in steady use no pull waits for the API. The command line
+holds the registry host only, never a password. One refresher at a time per
+registry and principal: a second one finds the lock taken and leaves. It
+lives no longer than its one refresh, at most :data:`LIMIT` seconds, and its
+failure costs nothing: the next pull still has the valid token, or fetches.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Mapping
+
+#: Seconds a refresher may run before the system ends it.
+LIMIT = 60
+
+
+def start(host: str, environ: Mapping[str, str] = os.environ) -> None:
+    """Start a refresher for ``host`` in a session of its own, and return at once."""
+    subprocess.Popen(
+        [sys.executable, "-m", "ecr_tasks.refresher", host],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=dict(environ),
+        start_new_session=True,  # the engine's process group may end before it does
+    )
+
+
+def refresh(host: str, environ: Mapping[str, str] = os.environ) -> bool:
+    """Fetch a new token for ``host`` unless another refresher is at it or the
+    cache is fresh again; True when this call renewed it."""
+    from filelock import FileLock, Timeout
+
+    from ecr_tasks import awsconfig, naming, token_source
+    from ecr_tasks.cache import TokenCache, cache_dir
+
+    found = naming.parse_registry_host(host)
+    principal = awsconfig.principal_hint(None, environ)
+    key = token_source.entry_key(found.region, found.account, found.public, principal, environ)
+    cache = TokenCache(cache_dir(environ))
+    try:
+        cache.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with FileLock(cache.directory / f"{key}.refresh.lock", timeout=0, mode=0o600):
+            if token_source.cached(host, environ) is not None:
+                return False  # another refresher has just renewed it
+            token_source.token_for(host, environ)
+            return True
+    except Timeout:
+        return False
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    import signal
+
+    if hasattr(signal, "alarm"):  # POSIX
+        # Bounded in time whatever botocore's retries do; an entry point may set it.
+        signal.alarm(LIMIT)
+    try:
+        refresh(args[0])
+    except Exception:  # nobody reads a refresher's output: its failure is nothing to report
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
