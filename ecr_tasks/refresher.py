@@ -70,4 +70,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    import gc
+
+    gc.disable()  # one fetch, then exit: as the helper's entry point, see there
     sys.exit(main())
