@@ -170,3 +170,24 @@ def test_the_helpers_cached_answer_loads_only_what_it_uses(tmp_path: Path) -> No
     loaded = set(eval(done.stderr.splitlines()[-1]))  # noqa: S307 - our own probe's list
     unwanted = {"invoke", "botocore", "boto3", "dataclasses", "typing", "inspect", "subprocess"}
     assert loaded.isdisjoint(unwanted), sorted(loaded & unwanted)
+
+
+def test_only_the_helpers_console_entry_tunes_the_collector(tmp_path: Path) -> None:
+    # main() is what a caller's own code may run: it leaves the collector alone.
+    code = (
+        "import gc, io\n"
+        "from ecr_tasks.credential_helper import main\n"
+        "sys.stdout = io.StringIO()\n"
+        "assert main(['version']) == 0\n"
+        "sys.stdout = sys.__stdout__\n"
+        "assert gc.isenabled() and gc.get_freeze_count() == 0\n"
+    )
+    assert _loaded_after(code, tmp_path, _clean_env(tmp_path)) == []
+    entry = "import gc, sys\nimport ecr_tasks.credential_helper as h\nsys.argv = ['x', 'version']\n"
+    done = subprocess.run(
+        [sys.executable, "-c", entry + "try:\n    h.entry()\nexcept SystemExit:\n"
+         "    print(gc.isenabled(), gc.get_freeze_count() > 0)\n"],
+        cwd=tmp_path, env=_clean_env(tmp_path), text=True, capture_output=True, timeout=60,
+        check=False,
+    )  # fmt: skip
+    assert done.stdout.splitlines()[-1] == "False True", done.stderr
