@@ -772,3 +772,119 @@ def test_chinese_pages_use_aws_terms() -> None:
             profile_as_config_file = "配置文件\N{FULLWIDTH LEFT PARENTHESIS}profile"
             for wrong in ("仓库", "替身", profile_as_config_file, "公开镜像"):
                 assert wrong not in message.string, f"{page}.po: {wrong} in {message.string!r}"
+
+
+# -- claims about the code that the code keeps true ------------------------------------
+
+
+def _readme_synopses() -> dict[str, str]:
+    """Each task's synopsis line in the README's "The tasks" list: a line of
+    code spans only, such as ``inv pull [...]`` or ``inv pull --image REF``."""
+    text = (ROOT / "README.rst").read_text(encoding="utf-8")
+    found: dict[str, str] = {}
+    for line in text.splitlines():
+        match = re.match(r"``inv (\w+)(?: |``)", line)
+        if match and line.rstrip().endswith("``"):
+            found[match.group(1)] = found.get(match.group(1), "") + line
+    return found
+
+
+def test_readme_synopsis_of_each_task_names_all_its_flags() -> None:
+    """The README lists every flag of each task, but for the three every task
+    takes, which it names once."""
+    common = {"--account", "--region", "--profile"}
+    readme = (ROOT / "README.rst").read_text(encoding="utf-8")
+    assert "Every task also takes ``--account``, ``--region`` and ``--profile``." in readme
+    synopses = _readme_synopses()
+    collection = _collection()
+    for name in collection.task_names:
+        assert name in synopses, f"README has no synopsis for {name}"
+        shown = set(re.findall(r"--[a-z][a-z-]*", synopses[name]))
+        flags = {_flag(arg) for arg in _arguments(collection[name])}
+        assert shown <= flags, f"README: {name} has no {sorted(shown - flags)}"
+        assert flags - common <= shown, f"README: {name} lacks {sorted(flags - common - shown)}"
+
+
+def test_check_dist_lists_every_task() -> None:
+    import runpy
+
+    listed = runpy.run_path(str(ROOT / "scripts" / "check_dist.py"))["TASKS"]
+    assert sorted(listed) == sorted(_collection().task_names)
+
+
+def _install_commands() -> list[tuple[str, str]]:
+    """(where, command) of every ``pip install`` or ``pipx install`` line, its
+    comment left out, in the pages, the README and the copied tasks.py."""
+    sources = [*sorted(DOCS.glob("*.rst")), ROOT / "README.rst", ROOT / "tasks.py"]
+    found = []
+    for path in sources:
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            command = re.sub(r"^\s*(?:\$ |- run: |- )?", "", line).split(" #")[0].strip()
+            if re.match(r"pipx? install ", command):
+                found.append((f"{path.relative_to(ROOT)}:{number}", command))
+    return found
+
+
+def test_install_lines_work_before_the_package_is_on_pypi() -> None:
+    """ecr-tasks is not on PyPI yet: a command that asks PyPI for it fails.
+    The published form is kept in comments and sentences for that day."""
+    import shlex
+
+    commands = _install_commands()
+    assert len(commands) >= 6, commands
+    for where, command in commands:
+        words = shlex.split(command)
+        named = [w for w in words[2:] if re.fullmatch(r"ecr-tasks(\[[\w,]+\])?", w)]
+        assert not named, f"{where}: {command!r} asks PyPI for {named[0]}"
+
+
+def test_guide_gives_podmans_auth_file_order_as_the_code_reads_it(site: Path) -> None:
+    from ecr_tasks import authfile
+
+    variables = {
+        "REGISTRY_AUTH_FILE": "/a/auth.json",
+        "DOCKER_CONFIG": "/b",
+        "XDG_RUNTIME_DIR": "/c",
+    }
+    order = []
+    remaining = dict(variables)
+    while remaining:
+        chosen = str(authfile.path("podman", remaining))
+        (winner,) = [name for name, value in remaining.items() if chosen.startswith(value)]
+        order.append(winner)
+        del remaining[winner]
+    assert order[0] == "REGISTRY_AUTH_FILE", order
+    for language in LANGUAGES:
+        sections = parse(site / language / "guide.html").find_all("section")
+        (section,) = [s for s in sections if s.attrs.get("id") == "other-container-engines"]
+        text = section.text()
+        positions = [text.find(name) for name in order]
+        assert -1 not in positions and positions == sorted(positions), (
+            f"{language}: the guide names {order} in another order"
+        )
+
+
+def test_guide_says_what_the_token_cache_key_is_made_of(site: Path) -> None:
+    """The key is the account (or the caller's own), region, API endpoint and
+    principal; not the registry host."""
+    from ecr_tasks.token_source import entry_key
+
+    environ = {"AWS_ENDPOINT_URL": "http://127.0.0.1:5000"}
+    base = entry_key("eu-west-1", None, False, "profile:a", {})
+    for changed in (
+        entry_key("eu-west-2", None, False, "profile:a", {}),
+        entry_key("eu-west-1", "111111111111", False, "profile:a", {}),
+        entry_key("eu-west-1", None, True, "profile:a", {}),
+        entry_key("eu-west-1", None, False, "profile:b", {}),
+        entry_key("eu-west-1", None, False, "profile:a", environ),
+    ):
+        assert changed != base
+    assert "host" not in inspect.signature(entry_key).parameters
+    for language in LANGUAGES:
+        sections = parse(site / language / "guide.html").find_all("section")
+        (section,) = [s for s in sections if s.attrs.get("id") == "the-token-cache"]
+        text = section.text()
+        for word in ("--account", "AWS_ENDPOINT_URL"):
+            assert word in text, f"{language}: the token cache section does not name {word}"
+    english = main_text(site / "en" / "guide.html")
+    assert "keyed by the registry host" not in english
