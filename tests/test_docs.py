@@ -42,6 +42,7 @@ COMPARISON_ROWS = {
         "Repository name",
         "Push",
         "Pull",
+        "Tag immutability",
         "Token lifetime",
         "Public images",
         "Pull rate limits",
@@ -55,6 +56,7 @@ COMPARISON_ROWS = {
         "存储库名称",
         "推送",
         "拉取",
+        "标签不可变性",
         "令牌有效期",
         "公共镜像",
         "拉取频率限制",
@@ -888,3 +890,148 @@ def test_guide_says_what_the_token_cache_key_is_made_of(site: Path) -> None:
             assert word in text, f"{language}: the token cache section does not name {word}"
     english = main_text(site / "en" / "guide.html")
     assert "keyed by the registry host" not in english
+
+
+# -- the AWS side: policies to paste -----------------------------------------------------
+
+# IAM actions that are permissions only, with no API operation of the same name.
+PERMISSION_ONLY_ACTIONS = {"ecr:BatchImportUpstreamImage", "sts:GetServiceBearerToken"}
+AWS_SETUP_SECTIONS = (
+    "iam-policies",
+    "github-oidc-role",
+    "cross-account",
+    "lifecycle-policies",
+    "pull-through-cache-for-docker-hub-images",
+    "replication",
+    "pulling-from-ecs-eks-and-ec2",
+)
+
+
+def _json_blocks(path: Path) -> dict[str, object]:
+    """Each JSON code block of a built page, parsed, by its caption."""
+    import json
+
+    blocks = {}
+    for container in parse(path).find_all("div", "literal-block-wrapper"):
+        (caption,) = container.find_all("span", "caption-text")
+        for pre in container.find_all("pre"):
+            if any("highlight-json" in div.classes for div in container.find_all("div")):
+                blocks[caption.text()] = json.loads(pre.text())
+    return blocks
+
+
+def _actions(policy: object) -> list[str]:
+    """Every ``Action`` named in a policy document."""
+    found: list[str] = []
+    if isinstance(policy, dict):
+        for key, value in policy.items():
+            if key == "Action":
+                found.extend([value] if isinstance(value, str) else value)
+            else:
+                found.extend(_actions(value))
+    elif isinstance(policy, list):
+        for item in policy:
+            found.extend(_actions(item))
+    return found
+
+
+def _real_action(action: str) -> bool:
+    import botocore.session
+
+    prefix, _, name = action.partition(":")
+    service = {"ecr": "ecr", "ecr-public": "ecr-public", "sts": "sts"}.get(prefix)
+    if service is None:
+        return False
+    operations = botocore.session.get_session().get_service_model(service).operation_names
+    return name in operations or action in PERMISSION_ONLY_ACTIONS
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_aws_setup_page_has_each_topic(site: Path, language: str) -> None:
+    page = parse(site / language / "aws-setup.html")
+    ids = {e.attrs.get("id") for e in page.find_all("section") + page.find_all("span")}
+    missing = [topic for topic in AWS_SETUP_SECTIONS if topic not in ids]
+    assert not missing, f"{language}/aws-setup.html lacks {missing}"
+    recipes = parse(site / language / "recipes.html").find_all("section")
+    assert "multi-architecture-images-with-buildx" in {e.attrs.get("id") for e in recipes}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_policies_on_the_site_are_valid_json_with_real_actions(site: Path, language: str) -> None:
+    blocks = _json_blocks(site / language / "aws-setup.html")
+    assert set(blocks) == {
+        "ecr-push.json",
+        "ecr-pull.json",
+        "github-trust-policy.json",
+        "repository-policy.json",
+        "lifecycle-policy.json",
+    }, sorted(blocks)
+    for name, document in blocks.items():
+        if name == "lifecycle-policy.json":
+            continue
+        assert isinstance(document, dict) and document["Version"] == "2012-10-17", name
+        for statement in document["Statement"]:
+            assert statement["Effect"] == "Allow", name
+            # An identity policy names resources, a resource or trust policy a principal.
+            assert ("Resource" in statement) != ("Principal" in statement), name
+        for action in _actions(document):
+            assert _real_action(action), f"{name}: {action} is not an IAM action"
+    # Every action the pages name in text is real too.
+    for page in ("aws-setup", "recipes", "troubleshooting"):
+        text = main_text(site / language / f"{page}.html")
+        for action in set(re.findall(r"\b(?:ecr|ecr-public|sts):[A-Z]\w+", text)):
+            assert _real_action(action), f"{language}/{page}: {action} is not an IAM action"
+
+
+def test_push_policy_allows_what_push_needs(site: Path) -> None:
+    """The pasted push policy covers the push row of the permission table."""
+    blocks = _json_blocks(site / "en" / "aws-setup.html")
+    granted = set(_actions(blocks["ecr-push.json"]))
+    for needed in (
+        "ecr:GetAuthorizationToken",
+        "ecr:BatchCheckLayerAvailability",
+        "ecr:InitiateLayerUpload",
+        "ecr:UploadLayerPart",
+        "ecr:CompleteLayerUpload",
+        "ecr:PutImage",
+        "ecr:BatchGetImage",
+        "ecr:DescribeRepositories",
+        "ecr:CreateRepository",
+    ):
+        assert needed in granted, needed
+    pull = set(_actions(blocks["ecr-pull.json"]))
+    assert pull == {"ecr:GetAuthorizationToken", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"}
+    trust = blocks["github-trust-policy.json"]
+    (statement,) = trust["Statement"]
+    condition = statement["Condition"]["StringEquals"]
+    assert condition["token.actions.githubusercontent.com:sub"].startswith("repo:")
+    assert condition["token.actions.githubusercontent.com:aud"] == "sts.amazonaws.com"
+
+
+def test_lifecycle_policy_follows_ecrs_rules(site: Path) -> None:
+    """Unique priorities; a tagged rule names its tags, an untagged one none;
+    an "any" rule comes last; counts and units go together."""
+    rules = _json_blocks(site / "en" / "aws-setup.html")["lifecycle-policy.json"]["rules"]
+    priorities = [rule["rulePriority"] for rule in rules]
+    assert len(set(priorities)) == len(priorities)
+    kinds = set()
+    for rule in rules:
+        selection = rule["selection"]
+        status = selection["tagStatus"]
+        kinds.add(status)
+        lists = {"tagPatternList", "tagPrefixList"} & set(selection)
+        assert bool(lists) == (status == "tagged"), rule
+        if status == "any":
+            assert rule["rulePriority"] == max(priorities), rule
+        if selection["countType"] == "sinceImagePushed":
+            assert selection["countUnit"] == "days", rule
+        else:
+            assert selection["countType"] == "imageCountMoreThan" and "countUnit" not in selection
+        assert rule["action"] == {"type": "expire"}
+    assert kinds == {"tagged", "untagged"}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_comparison_points_to_the_pricing_page(site: Path, language: str) -> None:
+    links = [a.attrs.get("href") for a in parse(site / language / "comparison.html").find_all("a")]
+    assert "https://aws.amazon.com/ecr/pricing/" in links
