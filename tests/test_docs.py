@@ -1035,3 +1035,12 @@ def test_lifecycle_policy_follows_ecrs_rules(site: Path) -> None:
 def test_comparison_points_to_the_pricing_page(site: Path, language: str) -> None:
     links = [a.attrs.get("href") for a in parse(site / language / "comparison.html").find_all("a")]
     assert "https://aws.amazon.com/ecr/pricing/" in links
+
+
+def test_chinese_footer_names_the_copyright_holder_in_chinese(site: Path) -> None:
+    for page in ("index", "guide"):
+        (footer,) = parse(site / "zh_CN" / f"{page}.html").find_all("footer")
+        text = footer.text()
+        assert "ecr-tasks 作者" in text and "the ecr-tasks authors" not in text, text
+    (footer,) = parse(site / "en" / "index.html").find_all("footer")
+    assert "the ecr-tasks authors" in footer.text()
