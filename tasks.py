@@ -1,6 +1,6 @@
 """Invoke tasks for Amazon ECR: copy this file into your repository.
 
-    pip install ecr-tasks
+    pip install path/to/ecr-tasks    # a clone; once on PyPI: pip install ecr-tasks
     inv login push --tag v1
 
 Settings live under ``ecr:`` in invoke.yaml or in INVOKE_ECR_* variables;

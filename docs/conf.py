@@ -15,6 +15,8 @@ sys.path.insert(0, str(HERE / "_ext"))
 project = "ecr-tasks"
 author = "the ecr-tasks authors"
 copyright = "the ecr-tasks authors"
+# The same holder in the footer of the other languages (see _ext/language_links.py).
+ecr_copyright = {"zh_CN": "ecr-tasks 作者"}
 
 # The version shown on every page is the one in the source tree being built,
 # whatever happens to be installed.

@@ -153,20 +153,74 @@ def test_search_lists_results(browser, base_url: str, language: str) -> None:
     assert titles, f"{language}: the results have no titles"
 
 
+def _top_results(browser, base_url: str, language: str, query: str, count: int = 4) -> list:
+    from urllib.parse import quote
+
+    errors = _load(browser, f"{base_url}/{language}/search.html?q={quote(query)}")
+    assert not errors, errors
+    _wait(browser, f"return document.querySelectorAll('#search-results li').length >= {count};")
+    return browser.execute_script(
+        "return Array.from(document.querySelectorAll('#search-results li a'))"
+        f".slice(0, {count}).map(a => a.getAttribute('href'));"
+    )
+
+
 def test_searching_login_lists_the_task_and_the_guide_first(browser, base_url: str) -> None:
     """The API page once documented every module, and three of its objects
     (``ecr_tasks.login`` and two ``login`` functions) ranked above the guide.
     It documents the public names only now, none of which is about logging in."""
     _viewport(browser, DESKTOP)
-    errors = _load(browser, f"{base_url}/en/search.html?q=login")
-    assert not errors, errors
-    _wait(browser, "return document.querySelectorAll('#search-results li').length >= 4;")
-    top = browser.execute_script(
-        "return Array.from(document.querySelectorAll('#search-results li a'))"
-        ".slice(0, 4).map(a => a.getAttribute('href'));"
-    )
+    top = _top_results(browser, base_url, "en", "login")
     assert not [href for href in top if href.startswith("api.html")], top
     assert "reference.html#task-login" in top and "guide.html" in top, top
+
+
+@pytest.mark.parametrize("query", ["login", SEARCHES["zh_CN"]])
+def test_chinese_search_for_login_lists_the_guide_before_any_api_object(
+    browser, base_url: str, query: str
+) -> None:
+    _viewport(browser, DESKTOP)
+    top = _top_results(browser, base_url, "zh_CN", query)
+    assert not [href for href in top if href.startswith("api.html")], top
+    assert "guide.html" in top, top
+
+
+@pytest.mark.parametrize("width", [DESKTOP, PHONE])
+@pytest.mark.parametrize(("language", "other"), [("en", "zh_CN"), ("zh_CN", "en")])
+def test_language_switch_on_the_search_page_keeps_the_query(
+    browser, base_url: str, language: str, other: str, width: int
+) -> None:
+    """Following the switch from ``en/search.html?q=login`` once led to an
+    empty ``zh_CN/search.html``: the reader had to type the query again."""
+    from urllib.parse import quote, unquote
+
+    _viewport(browser, width)
+    query = SEARCHES[other]
+    _load(browser, f"{base_url}/{language}/search.html?q={quote(query)}")
+    href = browser.execute_script(
+        "return document.querySelector('a.ecr-language-link').getAttribute('href');"
+    )
+    assert unquote(href).endswith(f"/{other}/search.html?q={query}"), href
+    browser.execute_script("document.querySelector('a.ecr-language-link').click();")
+    _wait(browser, f"return location.pathname.endsWith('/{other}/search.html');")
+    assert unquote(browser.execute_script("return location.search;")) == f"?q={query}"
+    found = _wait(
+        browser,
+        "var items = document.querySelectorAll('#search-results li');"
+        "return items.length ? items.length : null;",
+    )
+    assert found >= 1, f"{other}: the carried query {query!r} lists nothing"
+    assert browser.execute_script("return document.querySelector('#search-results h2') !== null;")
+
+
+def test_language_switch_elsewhere_carries_no_query(browser, base_url: str) -> None:
+    """Only the search page's query goes along; ``?highlight=`` does not."""
+    _viewport(browser, DESKTOP)
+    _load(browser, f"{base_url}/en/guide.html?highlight=login#the-token-cache")
+    href = browser.execute_script(
+        "return document.querySelector('a.ecr-language-link').getAttribute('href');"
+    )
+    assert href.endswith("/zh_CN/guide.html#the-token-cache"), href
 
 
 @pytest.mark.parametrize("width", [DESKTOP, PHONE])
@@ -238,3 +292,86 @@ def test_comparison_table_scrolls_sideways_on_a_phone(
     assert state["scrollable"] and state["before"] > PHONE, "the table fits: nothing to test"
     assert "gradient" in state["cue"], "no shadow shows that the table goes on"
     assert state["left"] >= 0 and state["right"] <= PHONE + 1, f"last column not reached: {state}"
+
+
+# -- tables ------------------------------------------------------------------------------
+
+_TABLE_PROBLEMS = """
+var problems = [];
+document.querySelectorAll('.rst-content .wy-table-responsive').forEach(function (box) {
+  var heading = box.querySelector('tr').textContent.trim().replace(/\\s+/g, ' ').slice(0, 30);
+  if (box.scrollWidth > box.clientWidth + 1) {
+    problems.push('table "' + heading + '" is ' + box.scrollWidth + ' px wide in a '
+      + box.clientWidth + ' px box');
+  }
+  box.querySelectorAll('td code.literal, th code.literal').forEach(function (code) {
+    var cell = code.closest('td, th').getBoundingClientRect();
+    Array.from(code.getClientRects()).forEach(function (r) {
+      if (r.right > cell.right + 0.5 || r.left < cell.left - 0.5) {
+        problems.push(code.textContent + ' sticks out of its cell by '
+          + Math.round(Math.max(r.right - cell.right, cell.left - r.left)) + ' px');
+      }
+    });
+  });
+});
+return problems;
+"""
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_tables_fit_their_box_on_a_desktop(
+    browser, base_url: str, site: Path, language: str
+) -> None:
+    """At 1280 px no table needs the sideways scroll bar, and no code word
+    spills out of its cell. The comparison table was 718 px wide in its 696 px
+    box, ``docker-credential-desktop`` spilled over and
+    ``docker-credential-ecr-tasks`` was cut; in Chinese, the settings table was
+    715 px wide and cut ``public.ecr.aws``."""
+    _viewport(browser, DESKTOP)
+    checked = []
+    for page in _pages(site, language):
+        _load(browser, f"{base_url}/{language}/{page}")
+        if browser.execute_script("return document.querySelector('.wy-table-responsive');"):
+            checked.append(page)
+        problems = browser.execute_script(_TABLE_PROBLEMS)
+        assert not problems, f"{language}/{page} at {DESKTOP} px: {problems}"
+    assert {"comparison.html", "configuration.html", "reference.html"} <= set(checked), checked
+
+
+@pytest.mark.parametrize("width", [DESKTOP, PHONE])
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_flag_names_never_break_inside_the_word(
+    browser, base_url: str, language: str, width: int
+) -> None:
+    """On a phone the reference's flag tables once split ``--immutabl|e`` and
+    ``--|account``; the tables scroll sideways instead."""
+    _viewport(browser, width)
+    _load(browser, f"{base_url}/{language}/reference.html")
+    words = browser.execute_script(
+        "return Array.from(document.querySelectorAll("
+        "'table.ecr-flag-table td:first-child span.pre')).map(function (s) {"
+        " return {text: s.textContent, lines: s.getClientRects().length}; });"
+    )
+    flags = [word for word in words if word["text"].startswith("--")]
+    assert len(flags) >= 30, words
+    broken = [word["text"] for word in flags if word["lines"] != 1]
+    assert not broken, f"{language} at {width} px: {broken} break inside the word"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_comparison_row_headings_leave_the_room_to_the_columns_on_a_phone(
+    browser, base_url: str, language: str
+) -> None:
+    """The first column once took 181 of the table's 640 px on a phone."""
+    _viewport(browser, PHONE)
+    _load(browser, f"{base_url}/{language}/comparison.html")
+    state = browser.execute_script(
+        "var table = document.querySelector('table.ecr-comparison');"
+        "var stubs = Array.from(table.querySelectorAll('th.stub'));"
+        "return {table: table.getBoundingClientRect().width,"
+        " first: table.querySelector('tbody tr').children[0].getBoundingClientRect().width,"
+        " spill: stubs.filter(function (th) { return th.scrollWidth > th.clientWidth + 1; })"
+        ".map(function (th) { return th.textContent; })};"
+    )
+    assert state["first"] <= 0.2 * state["table"], state
+    assert not state["spill"], f"row headings wider than their column: {state['spill']}"

@@ -43,6 +43,13 @@ def set_base_url(app: Sphinx, config: Config) -> None:
         config.html_baseurl = published_root(config, config.language)
 
 
+def translate_copyright(app: Sphinx, config: Config) -> None:
+    """The footer's copyright holder in the language being built."""
+    translated = config.ecr_copyright.get(config.language)
+    if translated:
+        config.copyright = translated
+
+
 def add_language_links(
     app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any
 ) -> None:
@@ -70,7 +77,9 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_config_value("ecr_languages", {}, "html", types=frozenset({dict}))
     app.add_config_value("ecr_site_url", "", "html", types=frozenset({str}))
     app.add_config_value("ecr_site_version", "latest", "html", types=frozenset({str}))
+    app.add_config_value("ecr_copyright", {}, "html", types=frozenset({dict}))
     # After conf.py and -D overrides, so the language is the one being built.
     app.connect("config-inited", set_base_url, priority=800)
+    app.connect("config-inited", translate_copyright, priority=800)
     app.connect("html-page-context", add_language_links)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -4,8 +4,11 @@ Sphinx writes inline code as one ``<span class="pre">`` per word.  Browsers
 break lines after any hyphen, so ``--password-stdin`` could end up split as
 ``-`` and ``-password-stdin``; the stylesheet keeps each word whole instead.  A
 word too long for a table cell (a registry host, an image name) then gets
-``<wbr>`` break points after its dots, slashes and colons.  ``<wbr>`` is not
-copied with the text, so a command copied from the page stays intact.
+``<wbr>`` break points after its dots, slashes, colons, equals signs and
+commas; a part between those that is still long (``docker-credential-desktop``)
+may also break after a hyphen inside it.  Short words, flags among them, never
+break.  ``<wbr>`` is not copied with the text, so a command copied from the page
+stays intact.
 
 The usage lines and examples of the task reference wrap too, but only between
 words, and never inside a bracketed ``[--flag VALUE]...`` group.
@@ -14,21 +17,29 @@ words, and never inside a bracketed ``[--flag VALUE]...`` group.
 from __future__ import annotations
 
 import re
+from html import unescape
 from typing import Any
 
 from sphinx.application import Sphinx
 
 LONG_WORD = 24
+LONG_PART = 20
 _PRE_SPAN = re.compile(rf'(<span class="pre">)([^<]{{{LONG_WORD},}})(</span>)')
-_BREAK_AFTER = re.compile(r"([./:])(?=[^./:])")
+_PARTS = re.compile(r"(?<=[./:=,])(?=[^./:=,])")
+_INNER_HYPHEN = re.compile(r"(?<=[A-Za-z0-9])-(?=[A-Za-z0-9])")
 
 
 def add_break_points(html: str) -> str:
-    """Insert ``<wbr>`` after ``.``, ``/`` and ``:`` inside long code words."""
+    """Insert ``<wbr>`` after ``.``, ``/``, ``:``, ``=`` and ``,`` inside long
+    code words, and after the inner hyphens of parts still longer than
+    ``LONG_PART`` characters."""
 
     def split(match: re.Match[str]) -> str:
-        word = _BREAK_AFTER.sub(r"\1<wbr>", match.group(2))
-        return f"{match.group(1)}{word}{match.group(3)}"
+        parts = [
+            _INNER_HYPHEN.sub("-<wbr>", part) if len(unescape(part)) > LONG_PART else part
+            for part in _PARTS.split(match.group(2))
+        ]
+        return f"{match.group(1)}{'<wbr>'.join(parts)}{match.group(3)}"
 
     return _PRE_SPAN.sub(split, html)
 
