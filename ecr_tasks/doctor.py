@@ -11,6 +11,8 @@ says where a token lives, never what it is.
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import shutil
 import subprocess
@@ -18,20 +20,21 @@ import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from invoke import task
 from invoke.exceptions import Exit
 
 from ecr_tasks import authfile, awsconfig, naming, settings
-from ecr_tasks.cache import is_fresh
-from ecr_tasks.errors import ConfigError, EcrTasksError, RepositoryNotFound, exits_cleanly
+from ecr_tasks.cache import TokenCache, cache_dir, is_fresh
+from ecr_tasks.errors import BadValue, ConfigError, EcrTasksError, RepositoryNotFound, exits_cleanly
 from ecr_tasks.login import host_for
 from ecr_tasks.token_source import Target, TokenSource
 
 if TYPE_CHECKING:
     from ecr_tasks.aws import Aws
-    from ecr_tasks.cache import NullCache, TokenCache
+    from ecr_tasks.cache import NullCache
 
 Status = Literal["ok", "fail", "skip"]
 OK: Status = "ok"
@@ -155,11 +158,8 @@ def check_daemon(
     """The engine's daemon answers a version query within the timeout."""
     label = "engine daemon"
     where = engine_endpoint(engine, environ)
-    hint = (
-        "start podman's socket or fix CONTAINER_HOST"
-        if engine == "podman"
-        else f"start the {engine} daemon or point DOCKER_HOST at a running one"
-    )
+    hint = f"start the {engine} daemon or point DOCKER_HOST at a running one"
+    hint = "start podman's socket or fix CONTAINER_HOST" if engine == "podman" else hint
     argv = [engine, *_DAEMON_PROBES.get(engine, ("info",))]
     found = _probe(label, argv, run, hint, where)
     if isinstance(found, Check):
@@ -171,10 +171,7 @@ def check_daemon(
 
 
 def region_source(
-    config: Mapping[str, Any],
-    flag: Any,
-    profile: str | None,
-    environ: Mapping[str, str],
+    config: Mapping[str, Any], flag: Any, profile: str | None, environ: Mapping[str, str]
 ) -> str:
     """Where the region came from, in the order settings.resolve looks."""
     if flag:
@@ -193,12 +190,8 @@ def region_source(
 def check_region(s: settings.Settings, source: str) -> Check:
     """A region is set; say which and where it came from."""
     if not s.regions:
-        return Check(
-            "region",
-            FAIL,
-            "no AWS region",
-            "pass --region, set ecr.region (INVOKE_ECR_REGION) or AWS_REGION",
-        )
+        hint = "pass --region, set ecr.region (INVOKE_ECR_REGION) or AWS_REGION"
+        return Check("region", FAIL, "no AWS region", hint)
     more = f"; first of {', '.join(s.regions)}" if len(s.regions) > 1 else ""
     return Check("region", OK, f"{s.region} (from {source}{more})")
 
@@ -262,9 +255,8 @@ def check_registry(host: str, source: str = "", timeout: float = PROBE_TIMEOUT) 
         return Check(label, FAIL, f"{named} unreachable: {reason}", hint)
     if code in (200, 401):
         return Check(label, OK, f"{named} answers GET /v2/ (HTTP {code})")
-    return Check(
-        label, FAIL, f"{named} answered GET /v2/ with HTTP {code}: not a registry API", hint
-    )
+    other = f"{named} answered GET /v2/ with HTTP {code}: not a registry API"
+    return Check(label, FAIL, other, hint)
 
 
 # -- the token cache ---------------------------------------------------------
@@ -287,125 +279,148 @@ def check_token_cache(cache: TokenCache | NullCache, key: str, now: float | None
             return Check(label, OK, f"unreadable entry {name}: the next login rewrites it")
         return Check(label, OK, f"no token cached for this registry in {cache.directory}")
     if is_fresh(token, now):
-        return Check(
-            label, OK, f"fresh until {_when(token.renew_at)}, expires {_when(token.expires_at)}"
-        )
+        fresh = f"fresh until {_when(token.renew_at)}, expires {_when(token.expires_at)}"
+        return Check(label, OK, fresh)
     if now < token.expires_at:
         return Check(label, OK, f"stale since {_when(token.renew_at)}: the next login asks AWS")
     return Check(label, OK, f"expired at {_when(token.expires_at)}: the next login asks AWS")
 
 
-# -- where the engine keeps credentials --------------------------------------
+# -- the engine's stored logins ----------------------------------------------
+
+#: A stored login that expires within this many seconds is reported.
+SOON = 3600.0
+PLAIN_HINT = (
+    "anyone who can read that file can use the token until it expires; "
+    "set credsStore or credHelpers to keep it in a credential helper"
+)
+OTHERS = ["every other registry"]
+MISSING_HINT = (
+    "install them or remove those credHelpers/credsStore entries: the engine fails every pull "
+    "from those registries (executable file not found)"
+)
 
 
-def check_credential_store(
-    engine: str,
-    host: str,
-    environ: Mapping[str, str] = os.environ,
-    which: Callable[[str], str | None] = shutil.which,
-) -> Check:
-    """Whether this registry's token sits in a credential helper or, in plain base64, in a file."""
-    label = "credential store"
-    path = authfile.path(engine, environ)
+def password_of(entry: object) -> str:
+    """The password in an ``auths`` entry, whose ``auth`` is base64 of user:password."""
     try:
-        data = authfile.read(path)
-    except ConfigError as error:
-        return Check(label, FAIL, str(error), f"fix or remove {path}")
-    if not path.exists():
-        return Check(
-            label, OK, f"no {path} yet: a login writes it, in plain base64 unless credsStore is set"
-        )
-    host = host.lower()
-    helper = authfile.helper_for(data, host)
-    source = "credHelpers" if host in authfile.section(data, "credHelpers") else "credsStore"
-    plain = authfile.has_secret(authfile.section(data, "auths").get(host))
-    if helper:
-        program = f"docker-credential-{helper}"
-        if which(program) is None:
-            return Check(
-                label,
-                FAIL,
-                f"{source} in {path} names {helper}, but {program} is not on PATH",
-                f"install {program} or remove {source} from {path}",
-            )
-        if plain:
-            return Check(
-                label,
-                OK,
-                f"{program} ({source}), but a plain base64 entry for {host} is left in {path}",
-                f"delete auths[{host}] from {path}: anyone who can read it can use the token",
-            )
-        return Check(label, OK, f"{program} ({source} in {path})")
-    if plain:
-        mode = path.stat().st_mode & 0o777
-        exposed = f" (mode {mode:o}: other users can read it)" if mode & 0o044 else ""
-        return Check(
-            label,
-            OK,
-            f"plain base64 in {path}{exposed}",
-            "anyone who can read that file can use the token until it expires; "
-            "set credsStore or credHelpers to keep it in a credential helper",
-        )
-    return Check(
-        label, OK, f"no login for {host} in {path} yet; plain base64 there unless credsStore is set"
-    )
+        auth = entry.get("auth") if isinstance(entry, dict) else None
+        return base64.b64decode(str(auth or ""), validate=True).decode().partition(":")[2]
+    except ValueError:  # not base64, or not UTF-8
+        return ""
 
 
-def check_engine_logins(
-    engine: str,
-    environ: Mapping[str, str] = os.environ,
-    which: Callable[[str], str | None] = shutil.which,
-) -> Check:
-    """Every registry in the engine's config: which ask a credential helper,
-    which keep a plain password, and helper entries whose program is missing.
+def password_expiry(password: str) -> float | None:
+    """When an ECR password expires, as the password itself says; best-effort.
 
-    A missing program (``docker-credential-desktop: executable file not
-    found``) breaks every pull from the hosts it covers, not only ECR's.
+    Undocumented: ECR's passwords are commonly seen to be base64 of a JSON
+    document with an ``expiration`` in seconds since the epoch. None otherwise.
     """
-    label = "engine logins"
-    path = authfile.path(engine, environ)
+    try:
+        found = json.loads(base64.b64decode(password, validate=True)).get("expiration")
+    except (ValueError, AttributeError):
+        return None
+    return float(found) if type(found) in (int, float) else None
+
+
+def _region(host: str) -> str | None:
+    try:
+        return naming.parse_registry_host(host).region
+    except BadValue:
+        return None
+
+
+def check_logins(
+    engine: str,
+    host: str | None = None,
+    environ: Mapping[str, str] = os.environ,
+    which: Callable[[str], str | None] = shutil.which,
+    now: float | None = None,
+) -> list[Check]:
+    """The engine's logins: ``credential store`` (``host``'s, when known),
+    ``engine logins`` (every registry's helper or plain password; a helper
+    program that is missing fails every pull from its hosts), then one
+    ``stored login`` line per problem with an ECR host's (or ``host``'s)
+    login. Never a password or any part of one.
+    """
+    path, this = authfile.path(engine, environ), (host or "").lower()
+    labels = ["credential store", "engine logins"][0 if host else 1 :]
     try:
         data = authfile.read(path)
     except ConfigError as error:
-        return Check(label, FAIL, str(error), f"fix or remove {path}")
+        return [Check(label, FAIL, str(error), f"fix or remove {path}") for label in labels]
     if not path.exists():
-        return Check(label, OK, f"no {path}: no password stored, no helper set")
-    helpers = {
-        host: name
-        for host, name in authfile.section(data, "credHelpers").items()
-        if isinstance(name, str) and name
-    }
+        nothing = f"no {path} yet: a login writes it, in plain base64 unless credsStore is set"
+        return [Check(label, OK, nothing) for label in labels]
+    auths, helpers = authfile.section(data, "auths"), authfile.section(data, "credHelpers")
     store = data.get("credsStore") if isinstance(data.get("credsStore"), str) else None
-    plain = sorted(
-        host
-        for host, entry in authfile.section(data, "auths").items()
-        if authfile.has_secret(entry) and host not in helpers and not store
-    )
-    missing = {
-        name: sorted(h for h, v in helpers.items() if v == name) or ["every other registry"]
-        for name in sorted(set(helpers.values()) | ({store} if store else set()))
-        if which(f"docker-credential-{name}") is None
-    }
-    if missing:
-        broken = "; ".join(
-            f"docker-credential-{name} (for {', '.join(hosts)})" for name, hosts in missing.items()
-        )
-        return Check(
-            label,
-            FAIL,
-            f"{path} names credential helpers that are not on PATH: {broken}",
-            "install them or remove those credHelpers/credsStore entries: the engine fails "
-            "every pull from those registries (executable file not found)",
-        )
-    parts = []
+    mode = path.stat().st_mode & 0o777
+    exposed = f" (mode {mode:o}: other users can read it)" if mode & 0o044 else ""
+    stored = sorted(name for name, entry in auths.items() if authfile.has_secret(entry))
+    plain = [name for name in stored if not authfile.helper_for(data, name)]
+    checks = [_credential_store(this, data, path, exposed, which)] if this else []
+
     by_program: dict[str, list[str]] = {}
-    for host, name in sorted(helpers.items()):
-        by_program.setdefault(name, []).append(host)
-    parts += [f"{name} helper for {', '.join(hosts)}" for name, hosts in by_program.items()]
+    for name, helper in sorted(helpers.items()):
+        if isinstance(helper, str) and helper:
+            by_program.setdefault(helper, []).append(name)
+    missing = [
+        f"docker-credential-{n} (for {', '.join(by_program.get(n, []) + OTHERS * (n == store))})"
+        for n in sorted({*by_program, *([store] if store else [])})
+        if which(f"docker-credential-{n}") is None
+    ]
+    parts = [f"{name} helper for {', '.join(hosts)}" for name, hosts in by_program.items()]
     parts += [f"{store} helper (credsStore) for every other registry"] if store else []
     parts += [f"plain passwords for {', '.join(plain)}"] if plain else []
-    hint = "inv login --helper stores no password for ECR registries" if plain else ""
-    return Check(label, OK, f"{'; '.join(parts) or 'nothing stored'} ({path})", hint)
+    if missing:
+        detail = f"{path} names credential helpers that are not on PATH: {'; '.join(missing)}"
+        checks.append(Check("engine logins", FAIL, detail, MISSING_HINT))
+    else:
+        hint = "inv login --helper stores no password for ECR registries" if plain else ""
+        detail = f"{'; '.join(parts) or 'nothing stored'} ({path})"
+        checks.append(Check("engine logins", OK, detail, hint))
+
+    cache = TokenCache(cache_dir(environ))
+    entries = (cache.peek(file.stem) for file in cache.directory.glob("*.json"))
+    ours = {token.password: token for token in entries if token}  # to know a login as ours
+    now = time.time() if now is None else now
+    for name in (name for name in stored if _region(name) or name == this):
+        if helper := authfile.helper_for(data, name):
+            ignored = f"auths[{name}] holds a password the engine ignores: it asks {helper} instead"
+            checks.append(Check("stored login", OK, ignored, f"delete auths[{name}] from {path}"))
+            continue
+        renew = f"`inv login{'' if name == this else f' --registry {name}'}` renews it"
+        token = ours.get(password_of(auths[name]))
+        expires = token.expires_at if token else password_expiry(password_of(auths[name]))
+        region, theirs = _region(name), _region(token.host) if token else None
+        if expires is not None and expires <= now:
+            expired = f"stored login for {name} expired at {_when(expires)}"
+            checks.append(Check("stored login", FAIL, expired, renew))
+        elif expires is not None and expires < now + SOON:
+            soon = f"stored login for {name} expires in {int(expires - now) // 60} min"
+            checks.append(Check("stored login", OK, soon, renew))
+        if region and theirs and theirs != region:
+            elsewhere = f"stored login for {name} holds a token for {theirs}, not {region}"
+            checks.append(Check("stored login", FAIL, elsewhere, renew))
+    return checks
+
+
+def _credential_store(
+    host: str, data: Mapping[str, Any], path: Path, exposed: str, which: Callable[[str], str | None]
+) -> Check:
+    """Where ``host``'s login lives: a credential helper, or plain base64 in the file."""
+    label, helper = "credential store", authfile.helper_for(data, host)
+    if helper:
+        source = "credHelpers" if host in authfile.section(data, "credHelpers") else "credsStore"
+        program = f"docker-credential-{helper}"
+        if which(program) is None:
+            detail = f"{source} in {path} names {helper} for {host}, but {program} is not on PATH"
+            return Check(label, FAIL, detail, f"install {program} or remove {source} from {path}")
+        return Check(label, OK, f"{program} ({source} in {path})")
+    if authfile.has_secret(authfile.section(data, "auths").get(host)):
+        return Check(label, OK, f"plain base64 in {path}{exposed}", PLAIN_HINT)
+    none = f"no login for {host} in {path} yet; plain base64 there unless credsStore is set"
+    return Check(label, OK, none)
 
 
 # -- all together --------------------------------------------------------------
@@ -423,14 +438,8 @@ def _summary(s: settings.Settings) -> str:
 
 
 # The checks after the engine's, in order; all need valid settings.
-_AWS_LABELS = (
-    "region",
-    "AWS credentials",
-    "registry",
-    "repository",
-    "token cache",
-    "credential store",
-)
+_AWS_LABELS: tuple[str, ...] = ("region", "AWS credentials", "registry", "repository")
+_AWS_LABELS += ("token cache", "credential store")
 
 
 def diagnose(
@@ -458,14 +467,14 @@ def diagnose(
             return checks
         checks += _engine_checks(engine, run, environ)
         checks += [Check(label, SKIP, "needs valid settings") for label in _AWS_LABELS]
-        return [*checks, check_engine_logins(engine, environ)]
+        return [*checks, *check_logins(engine, None, environ)]
 
     checks = [Check("settings", OK, _summary(s))]
     checks += _engine_checks(s.engine, run, environ)
     checks.append(check_region(s, region_source(config, region, s.profile, environ)))
     if not s.regions:
         checks += [Check(label, SKIP, "needs a region") for label in _AWS_LABELS[1:]]
-        return [*checks, check_engine_logins(s.engine, environ)]
+        return [*checks, *check_logins(s.engine, None, environ)]
 
     tokens = TokenSource(s, environ)
     aws = aws if aws is not None else tokens.aws
@@ -474,9 +483,8 @@ def diagnose(
 
     host = host_for(s, tokens, Target(s.region, s.account or caller_account))
     if host is None:
-        checks.append(
-            Check("registry", SKIP, "needs the account: pass --account or fix credentials")
-        )
+        no_account = "needs the account: pass --account or fix credentials"
+        checks.append(Check("registry", SKIP, no_account))
     else:
         checks.append(check_registry(host, "ecr.registry" if s.registry else ""))
 
@@ -491,10 +499,7 @@ def diagnose(
     checks.append(check_token_cache(tokens.cache, tokens.key(Target(s.region, s.account))))
     if host is None:
         checks.append(Check("credential store", SKIP, "needs the registry host"))
-    else:
-        checks.append(check_credential_store(s.engine, host, environ))
-    checks.append(check_engine_logins(s.engine, environ))
-    return checks
+    return [*checks, *check_logins(s.engine, host, environ)]
 
 
 def _engine_checks(engine: str, run: Probe, environ: Mapping[str, str]) -> list[Check]:
@@ -531,14 +536,8 @@ def doctor(
         # Every check calls AWS or the engine, which --dry promises not to.
         print("doctor: no checks run under --dry")
         return
-    config = c.config.get("ecr") or {}
-    checks = diagnose(
-        {key: config[key] for key in config},
-        repo=repo,
-        region=region,
-        profile=profile,
-        account=account,
-    )
+    config = dict(c.config.get("ecr") or {})
+    checks = diagnose(config, repo=repo, region=region, profile=profile, account=account)
     encoding = getattr(sys.stdout, "encoding", None) or "ascii"
     for line in format_checks(checks, marks_for(sys.stdout)):
         # Engine or AWS text may hold characters the terminal cannot show either.

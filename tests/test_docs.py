@@ -502,6 +502,61 @@ def test_troubleshooting_quotes_messages_the_code_prints() -> None:
         ), f"troubleshooting.rst quotes {message!r}, which the code no longer prints"
 
 
+# -- errors from docker and AWS: the raw messages, word for word ---------------------
+
+#: The messages people paste into a search engine (issue 21), each as the engine
+#: or AWS prints it; the page must hold each one literally, in both languages.
+RAW_MESSAGES = (
+    "no basic auth credentials",
+    "denied: Your authorization token has expired. Reauthenticate and try again.",
+    "manifests/<tag>: 403 Forbidden",
+    "Error: Cannot perform an interactive login from a non TTY device",
+    "Error saving credentials: error storing credentials - err: ",
+    "out: `The stub received bad data.`",
+    'exec: "docker-credential-desktop": executable file not found in $PATH',
+    'exec: "docker-credential-desktop.exe": executable file not found in $PATH',
+    "name unknown: The repository with name '<repo>' does not exist in the registry with id",
+    "tag invalid: The image tag '<tag>' already exists in the '<repo>' repository and cannot be"
+    " overwritten because the repository is immutable.",
+    "denied: User: arn:aws:iam::<account>:user/<name> is not authorized to perform:"
+    " ecr:InitiateLayerUpload on resource: ",
+    "An error occurred (ThrottlingException) when calling the GetAuthorizationToken operation",
+    "Rate exceeded",
+    "toomanyrequests: You have reached your pull rate limit.",
+    "x509: certificate signed by unknown authority",
+)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_errors_page_quotes_each_raw_message(site: Path, language: str) -> None:
+    page = parse(site / language / "errors.html")
+    quoted = "\n".join(pre.text() for pre in page.find_all("pre"))
+    for message in RAW_MESSAGES:
+        assert message in quoted, f"{language}/errors.html does not quote {message!r}"
+    toctree = parse(site / language / "index.html").find_all("a")
+    assert any(a.attrs.get("href") == "errors.html" for a in toctree), "not in the contents"
+
+
+def test_errors_page_quotes_doctor_lines_the_code_prints() -> None:
+    """Each doctor line quoted on the page (label, detail, hint) is one that
+    ecr_tasks/doctor.py can still print, ``<...>`` standing for a value."""
+    literals = _string_literals(ROOT / "ecr_tasks" / "doctor.py")
+    # A value the code fills in is quoted as <...>, or as a flag and its <value>.
+    value = r"(?:<[^>]*>|--[a-z-]+| )*"
+    patterns = [re.compile(value.join(map(re.escape, text.split("\0")))) for text in literals]
+    page = (DOCS / "errors.rst").read_text(encoding="utf-8")
+    quoted = [line.strip() for line in page.splitlines() if line.strip()[:2] in ("✓ ", "✗ ")]
+    assert len(quoted) >= 4
+    for line in quoted:
+        label, detail, hint = re.fullmatch(
+            r"(\S.*?) {2,}(.*?)  (?:hint|warning): (.*)", line[2:]
+        ).groups()
+        for part in (label, detail, hint):
+            assert any(p.fullmatch(part) for p in patterns), (
+                f"errors.rst quotes doctor saying {part!r}, which the code no longer prints"
+            )
+
+
 # -- what the build must not publish, and what every page carries -------------------
 
 

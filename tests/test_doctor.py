@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import assert_no_issued_password, inv, project_dir
+from conftest import assert_no_issued_password, docker, inv, make_image, project_dir, token_files
 from helpers import ACCOUNT, REGION, make_context, write_aws_files
 from invoke.exceptions import Exit
 
@@ -35,11 +35,10 @@ from ecr_tasks.doctor import (
     SKIP,
     Check,
     account_of_arn,
-    check_credential_store,
     check_credentials,
     check_daemon,
     check_engine_installed,
-    check_engine_logins,
+    check_logins,
     check_region,
     check_registry,
     check_repository,
@@ -48,6 +47,8 @@ from ecr_tasks.doctor import (
     exit_code,
     format_checks,
     marks_for,
+    password_expiry,
+    password_of,
     region_source,
 )
 from ecr_tasks.errors import AwsError, ConfigError, RepositoryNotFound
@@ -505,9 +506,29 @@ def shown(check: Check) -> str:
     return format_checks([check])[0]
 
 
+def login_lines(engine: str, host: str | None, environ: dict, which: Any, **kw: Any) -> list[Check]:
+    """check_logins with a token cache of the test's own (an empty one unless told)."""
+    environ = {"XDG_CACHE_HOME": str(Path(environ.get("DOCKER_CONFIG", "/nonexistent")) / "cache"),
+               **environ}  # fmt: skip
+    return check_logins(engine, host, environ, which, **kw)
+
+
+def store_line(engine: str, host: str, environ: dict, which: Any) -> Check:
+    """The ``credential store`` line: where ``host``'s login lives."""
+    return next(
+        c for c in login_lines(engine, host, environ, which) if c.label == "credential store"
+    )
+
+
+def logins_line(engine: str, environ: dict, which: Any) -> Check:
+    """The ``engine logins`` line: every registry in the file."""
+    [line] = [c for c in login_lines(engine, None, environ, which) if c.label == "engine logins"]
+    return line
+
+
 def test_plain_file_is_a_warning_that_never_shows_the_secret(tmp_path: Path) -> None:
     environ = write_config(tmp_path / "docker", {"auths": plain()})
-    check = check_credential_store("docker", HOST, environ, have())
+    check = store_line("docker", HOST, environ, have())
     assert check.status == OK
     assert check.detail.startswith("plain base64 in ")
     assert "anyone who can read that file can use the token" in check.hint
@@ -518,20 +539,20 @@ def test_plain_file_is_a_warning_that_never_shows_the_secret(tmp_path: Path) -> 
 
 def test_plain_file_readable_by_others_says_so(tmp_path: Path) -> None:
     environ = write_config(tmp_path / "docker", {"auths": plain()}, mode=0o644)
-    check = check_credential_store("docker", HOST, environ, have())
+    check = store_line("docker", HOST, environ, have())
     assert "mode 644: other users can read it" in check.detail
 
 
 @pytest.mark.parametrize("key", [f"https://{HOST}", f"http://{HOST}/v1/", HOST.upper()])
 def test_auths_keys_in_any_spelling(tmp_path: Path, key: str) -> None:
     environ = write_config(tmp_path / "docker", {"auths": plain(key)})
-    assert check_credential_store("docker", HOST, environ, have()).detail.startswith("plain")
+    assert store_line("docker", HOST, environ, have()).detail.startswith("plain")
 
 
 def test_creds_store_with_its_helper(tmp_path: Path) -> None:
     # Docker leaves an empty {} under auths when a helper holds the secret.
     environ = write_config(tmp_path / "docker", {"auths": {HOST: {}}, "credsStore": "pass"})
-    check = check_credential_store("docker", HOST, environ, have("docker-credential-pass"))
+    check = store_line("docker", HOST, environ, have("docker-credential-pass"))
     assert check.status == OK
     assert check.detail.startswith("docker-credential-pass (credsStore in ")
     assert not check.hint
@@ -540,14 +561,14 @@ def test_creds_store_with_its_helper(tmp_path: Path) -> None:
 def test_cred_helpers_entry_for_this_registry_wins(tmp_path: Path) -> None:
     data = {"credsStore": "desktop", "credHelpers": {HOST: "ecr-login", "other.io": "gcr"}}
     environ = write_config(tmp_path / "docker", data)
-    check = check_credential_store("docker", HOST, environ, have("docker-credential-ecr-login"))
+    check = store_line("docker", HOST, environ, have("docker-credential-ecr-login"))
     assert check.status == OK
     assert check.detail.startswith("docker-credential-ecr-login (credHelpers")
 
 
 def test_helper_not_installed_fails(tmp_path: Path) -> None:
     environ = write_config(tmp_path / "docker", {"credsStore": "secretservice"})
-    check = check_credential_store("docker", HOST, environ, have())
+    check = store_line("docker", HOST, environ, have())
     assert check.status == FAIL
     assert "docker-credential-secretservice is not on PATH" in check.detail
     assert "install docker-credential-secretservice" in check.hint
@@ -555,16 +576,19 @@ def test_helper_not_installed_fails(tmp_path: Path) -> None:
 
 def test_helper_with_a_plain_entry_left_over(tmp_path: Path) -> None:
     environ = write_config(tmp_path / "docker", {"auths": plain(), "credsStore": "pass"})
-    check = check_credential_store("docker", HOST, environ, have("docker-credential-pass"))
-    assert check.status == OK
-    assert "plain base64 entry" in check.detail
-    assert f"delete auths[{HOST}]" in check.hint
-    assert SECRET not in shown(check)
+    lines = login_lines("docker", HOST, environ, have("docker-credential-pass"))
+    assert [c.label for c in lines] == ["credential store", "engine logins", "stored login"]
+    assert lines[0] == Check("credential store", OK, f"docker-credential-pass (credsStore in "
+                             f"{tmp_path / 'docker' / 'config.json'})")  # fmt: skip
+    assert lines[2].status == OK
+    assert lines[2].detail.startswith(f"auths[{HOST}] holds a password the engine ignores")
+    assert f"delete auths[{HOST}]" in lines[2].hint
+    assert SECRET not in "\n".join(format_checks(lines))
 
 
 def test_other_registries_do_not_count(tmp_path: Path) -> None:
     environ = write_config(tmp_path / "docker", {"auths": plain("ghcr.io")})
-    check = check_credential_store("docker", HOST, environ, have())
+    check = store_line("docker", HOST, environ, have())
     assert check.status == OK
     assert check.detail.startswith(f"no login for {HOST}")
 
@@ -576,7 +600,7 @@ def test_engine_logins_lists_helpers_and_plain_passwords(tmp_path: Path) -> None
     }
     environ = write_config(tmp_path / "docker", data)
     programs = have("docker-credential-ecr-tasks", "docker-credential-gcloud")
-    check = check_engine_logins("docker", environ, programs)
+    check = logins_line("docker", environ, programs)
     assert check.status == OK
     # The helper answers for HOST, so its leftover auths entry is not in use.
     assert check.detail.startswith(
@@ -589,24 +613,24 @@ def test_engine_logins_lists_helpers_and_plain_passwords(tmp_path: Path) -> None
 def test_engine_logins_fails_on_a_helper_program_that_is_missing(tmp_path: Path) -> None:
     data = {"credsStore": "desktop", "credHelpers": {HOST: "ecr-tasks"}}
     environ = write_config(tmp_path / "docker", data)
-    check = check_engine_logins("docker", environ, have("docker-credential-ecr-tasks"))
+    check = logins_line("docker", environ, have("docker-credential-ecr-tasks"))
     assert check.status == FAIL
     assert "docker-credential-desktop (for every other registry)" in check.detail
     assert "executable file not found" in check.hint
-    broken = check_engine_logins("docker", environ, have("docker-credential-desktop"))
+    broken = logins_line("docker", environ, have("docker-credential-desktop"))
     assert f"docker-credential-ecr-tasks (for {HOST})" in broken.detail
 
 
 def test_engine_logins_with_nothing_stored(tmp_path: Path) -> None:
-    check = check_engine_logins("docker", {"DOCKER_CONFIG": str(tmp_path)}, have())
-    assert (check.status, check.detail) == (OK, f"no {tmp_path / 'config.json'}: "
-                                                 "no password stored, no helper set")  # fmt: skip
+    check = logins_line("docker", {"DOCKER_CONFIG": str(tmp_path)}, have())
+    nothing = f"no {tmp_path / 'config.json'} yet: a login writes it, in plain base64 unless "
+    assert (check.status, check.detail) == (OK, nothing + "credsStore is set")
     environ = write_config(tmp_path / "docker", {"auths": {}})
-    assert check_engine_logins("docker", environ, have()).detail.startswith("nothing stored (")
+    assert logins_line("docker", environ, have()).detail.startswith("nothing stored (")
 
 
 def test_no_config_file_yet(tmp_path: Path) -> None:
-    check = check_credential_store("docker", HOST, {"DOCKER_CONFIG": str(tmp_path)}, have())
+    check = store_line("docker", HOST, {"DOCKER_CONFIG": str(tmp_path)}, have())
     assert check.status == OK
     assert check.detail.startswith("no ")
 
@@ -614,7 +638,7 @@ def test_no_config_file_yet(tmp_path: Path) -> None:
 @pytest.mark.parametrize("content", ["{broken", "[1, 2]"])
 def test_config_file_that_is_not_json(tmp_path: Path, content: str) -> None:
     (tmp_path / "config.json").write_text(content)
-    check = check_credential_store("docker", HOST, {"DOCKER_CONFIG": str(tmp_path)}, have())
+    check = store_line("docker", HOST, {"DOCKER_CONFIG": str(tmp_path)}, have())
     assert check.status == FAIL
     assert "fix or remove" in check.hint
 
@@ -624,7 +648,7 @@ def test_podman_auth_file(tmp_path: Path) -> None:
     # Podman scopes entries by repository as well as by host.
     auth.write_text(json.dumps({"auths": plain(f"{HOST}/team/app")}))
     auth.chmod(0o600)
-    check = check_credential_store("podman", HOST, {"REGISTRY_AUTH_FILE": str(auth)}, have())
+    check = store_line("podman", HOST, {"REGISTRY_AUTH_FILE": str(auth)}, have())
     assert check.detail == f"plain base64 in {auth}"
 
 
@@ -716,6 +740,203 @@ def test_diagnose_without_the_engine_skips_the_daemon(environ: dict) -> None:
                       )  # fmt: skip
     assert labels(checks)[1:3] == [("engine", FAIL), ("engine daemon", SKIP)]
     assert len(run.calls) == 1
+
+
+# -- stored logins: expiry, region and shadowed passwords --------------------
+
+ECR_HOST = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
+
+
+def ecr_password(expiration: float) -> str:
+    """A password shaped like ECR's: base64 of a JSON document with its expiry."""
+    document = {
+        "payload": base64.b64encode(os.urandom(600)).decode(),
+        "datakey": base64.b64encode(os.urandom(120)).decode(),
+        "version": "2",
+        "type": "DATA_KEY",
+        "expiration": int(expiration),
+    }
+    return base64.b64encode(json.dumps(document).encode()).decode()
+
+
+def login_of(host: str, password: str) -> dict:
+    return {host: {"auth": base64.b64encode(f"AWS:{password}".encode()).decode()}}
+
+
+def assert_no_part_of(password: str, lines: list[Check]) -> None:
+    """Neither the password, nor its ``auth`` form, nor any 12 characters of either."""
+    text = "\n".join(format_checks(lines))
+    for form in (password, base64.b64encode(f"AWS:{password}".encode()).decode()):
+        for start in range(0, len(form) - 12, 6):
+            assert form[start : start + 12] not in text, "a part of the password is shown"
+
+
+def stored(lines: list[Check]) -> list[Check]:
+    return [c for c in lines if c.label == "stored login"]
+
+
+def naming_the(host: str, lines: list[Check]) -> list[str]:
+    return [line for line in format_checks(lines) if host in line]
+
+
+def test_expired_stored_ecr_login_is_one_line_with_the_command(tmp_path: Path) -> None:
+    password = ecr_password(NOW - 3600)
+    environ = write_config(tmp_path / "docker", {"auths": login_of(ECR_HOST, password)})
+    lines = login_lines("docker", None, environ, have(), now=NOW)
+    [check] = stored(lines)
+    assert naming_the(ECR_HOST, [check])
+    assert check.status == FAIL
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(NOW - 3600))
+    assert check.detail.startswith(f"stored login for {ECR_HOST} expired at {when}")
+    assert check.hint == f"`inv login --registry {ECR_HOST}` renews it"
+    assert exit_code(lines) == 1
+    assert_no_part_of(password, lines)
+
+
+def test_stored_login_that_expires_soon_is_a_warning(tmp_path: Path) -> None:
+    password = ecr_password(NOW + 25 * 60 + 30)
+    environ = write_config(
+        tmp_path / "docker", {"auths": login_of(f"https://{ECR_HOST}", password)}
+    )
+    [check] = stored(login_lines("docker", ECR_HOST, environ, have(), now=NOW))
+    assert (check.status, check.detail) == (OK, f"stored login for {ECR_HOST} expires in 25 min")
+    assert check.hint == "`inv login` renews it"  # this registry: the plain login
+    assert shown(check).endswith("warning: `inv login` renews it")
+
+
+def test_a_clean_config_gives_no_new_lines(tmp_path: Path) -> None:
+    password = ecr_password(NOW + 11 * 3600)
+    data = {"auths": {**login_of(ECR_HOST, password), **plain("ghcr.io")}}
+    environ = write_config(tmp_path / "docker", data)
+    lines = login_lines("docker", ECR_HOST, environ, have(), now=NOW)
+    assert [c.label for c in lines] == ["credential store", "engine logins"]
+    assert exit_code(lines) == 0
+
+
+def test_expiry_comes_from_our_token_cache_when_the_login_was_ours(tmp_path: Path) -> None:
+    # Not shaped like ECR's: only the cache can tell when it expires.
+    environ = write_config(tmp_path / "docker", {"auths": plain()})
+    environ["XDG_CACHE_HOME"] = str(tmp_path / "xdg")
+    cache = TokenCache(tmp_path / "xdg" / "ecr-tasks")
+    cache.put(KEY, Token(ECR_HOST, "AWS", SECRET, expires_at=NOW - 60, issued_at=NOW - 43260))
+    [check] = stored(login_lines("docker", HOST, environ, have(), now=NOW))
+    assert check.status == FAIL
+    assert check.detail.startswith(f"stored login for {HOST} expired at ")
+    assert check.hint == "`inv login` renews it"
+    assert_no_part_of(SECRET, [check])
+
+
+def test_the_token_cache_wins_over_the_password(tmp_path: Path) -> None:
+    password = ecr_password(NOW - 10)  # the document says expired...
+    environ = write_config(tmp_path / "docker", {"auths": login_of(ECR_HOST, password)})
+    environ["XDG_CACHE_HOME"] = str(tmp_path / "xdg")
+    cache = TokenCache(tmp_path / "xdg" / "ecr-tasks")
+    # ...but the login was ours, and our cache holds when AWS said it expires.
+    cache.put(KEY, Token(ECR_HOST, "AWS", password, expires_at=NOW + 9000, issued_at=NOW - 100))
+    assert stored(login_lines("docker", None, environ, have(), now=NOW)) == []
+
+
+@pytest.mark.parametrize(
+    "password",
+    [
+        pytest.param(SECRET, id="opaque"),
+        pytest.param(base64.b64encode(b'{"expiration": "soon"}').decode(), id="not-a-number"),
+        pytest.param(base64.b64encode(b'["expiration"]').decode(), id="not-an-object"),
+        pytest.param(base64.b64encode(b'{"expiration": true}').decode(), id="a-boolean"),
+    ],
+)
+def test_a_password_that_does_not_say_gives_no_line(tmp_path: Path, password: str) -> None:
+    environ = write_config(tmp_path / "docker", {"auths": login_of(ECR_HOST, password)})
+    assert stored(login_lines("docker", None, environ, have(), now=NOW)) == []
+
+
+def test_other_registries_logins_are_not_read(tmp_path: Path) -> None:
+    data = {"auths": {**login_of("ghcr.io", ecr_password(NOW - 5)), **plain("quay.io")}}
+    environ = write_config(tmp_path / "docker", data)
+    assert stored(login_lines("docker", ECR_HOST, environ, have(), now=NOW)) == []
+
+
+def test_a_token_for_another_region(tmp_path: Path) -> None:
+    other = f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com"
+    environ = write_config(tmp_path / "docker", {"auths": login_of(ECR_HOST, SECRET)})
+    environ["XDG_CACHE_HOME"] = str(tmp_path / "xdg")
+    cache = TokenCache(tmp_path / "xdg" / "ecr-tasks")
+    cache.put(KEY, Token(other, "AWS", SECRET, expires_at=NOW + 40000, issued_at=NOW - 3000))
+    lines = login_lines("docker", None, environ, have(), now=NOW)
+    [check] = stored(lines)
+    assert check.status == FAIL
+    assert check.detail == f"stored login for {ECR_HOST} holds a token for us-east-1, not {REGION}"
+    assert check.hint == f"`inv login --registry {ECR_HOST}` renews it"
+    assert_no_part_of(SECRET, lines)
+
+
+@pytest.mark.parametrize(
+    ("helpers", "program"),
+    [
+        pytest.param({"credHelpers": {ECR_HOST: "ecr-login"}}, "ecr-login", id="credHelpers"),
+        pytest.param({"credsStore": "pass"}, "pass", id="credsStore"),
+    ],
+)
+def test_an_auths_password_shadowed_by_a_helper(
+    tmp_path: Path, helpers: dict, program: str
+) -> None:
+    password = ecr_password(NOW - 7200)  # expired too, but the engine never sends it
+    environ = write_config(tmp_path / "docker", {"auths": login_of(ECR_HOST, password), **helpers})
+    lines = login_lines("docker", None, environ, have(f"docker-credential-{program}"), now=NOW)
+    [check] = stored(lines)
+    assert naming_the(ECR_HOST, [check])
+    assert check.status == OK
+    assert check.detail == (
+        f"auths[{ECR_HOST}] holds a password the engine ignores: it asks {program} instead"
+    )
+    assert check.hint == f"delete auths[{ECR_HOST}] from {tmp_path / 'docker' / 'config.json'}"
+    assert exit_code(lines) == 0
+    assert_no_part_of(password, lines)
+
+
+def test_creds_store_naming_a_missing_program(tmp_path: Path) -> None:
+    # As Docker leaves it after a login with credsStore: the host, no secret.
+    environ = write_config(tmp_path / "docker", {"auths": {ECR_HOST: {}}, "credsStore": "desktop"})
+    lines = login_lines("docker", ECR_HOST, environ, have(), now=NOW)
+    [line] = naming_the(ECR_HOST, lines)
+    assert line.startswith("✗ credential store")
+    assert "docker-credential-desktop is not on PATH" in line
+    assert "hint: install docker-credential-desktop or remove credsStore" in line
+    logins = next(c for c in lines if c.label == "engine logins")
+    assert logins.status == FAIL
+    assert "docker-credential-desktop (for every other registry)" in logins.detail
+
+
+@pytest.mark.parametrize(
+    ("entry", "expected"),
+    [
+        pytest.param({"auth": base64.b64encode(b"AWS:p:w").decode()}, "p:w", id="colon-in-it"),
+        pytest.param({"auth": "%%%"}, "", id="not-base64"),
+        pytest.param({"auth": base64.b64encode(b"\xff\xfe").decode()}, "", id="not-utf-8"),
+        pytest.param({}, "", id="helper-entry"),
+        pytest.param("junk", "", id="not-an-object"),
+    ],
+)
+def test_password_of(entry: object, expected: str) -> None:
+    assert password_of(entry) == expected
+
+
+def test_password_expiry() -> None:
+    assert password_expiry(ecr_password(NOW)) == NOW
+    assert password_expiry(base64.b64encode(b'{"expiration": 1.5}').decode()) == 1.5
+    assert password_expiry("not base64!") is None
+    assert password_expiry(base64.b64encode(b"\xff").decode()) is None
+
+
+def test_diagnose_reports_an_expired_login_for_the_computed_registry(environ: dict) -> None:
+    data = {"auths": login_of(ECR_HOST, ecr_password(time.time() - 600))}
+    environ.update(write_config(Path(environ["DOCKER_CONFIG"]), data))
+    checks = diagnose({"region": REGION}, environ=environ, run=HEALTHY, aws=FakeAws())
+    assert labels(checks)[-3:] == [
+        ("credential store", OK), ("engine logins", OK), ("stored login", FAIL),
+    ]  # fmt: skip
+    assert checks[-1].hint == "`inv login` renews it"
+    assert exit_code(checks) == 1
 
 
 # -- the task ------------------------------------------------------------------
@@ -868,3 +1089,84 @@ def test_inv_doctor_from_a_project(stack: Any, user_env: dict[str, str], tmp_pat
     result = inv(["doctor"], project, {**user_env, "PYTHONIOENCODING": "utf-8"})
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"✓ registry          {stack.registry} (ecr.registry)" in result.stdout
+
+
+@pytest.fixture
+def own_config(doctor_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
+    """``doctor_env`` with a Docker config of the test's own, for logins it may spoil."""
+    (tmp_path / "docker-config").mkdir()
+    return {**doctor_env, "DOCKER_CONFIG": str(tmp_path / "docker-config")}
+
+
+@pytest.mark.e2e
+def test_doctor_finds_a_stored_login_that_expired(
+    stack: Any, own_config: dict[str, str], tmp_path: Path
+) -> None:
+    create_repository(stack, "doctor-expiry")
+    stack.set_token_ttl(3)
+    try:
+        logged_in = ecr_tasks(["login"], own_config, tmp_path)
+    finally:
+        stack.set_token_ttl(12 * 3600)
+    assert logged_in.returncode == 0, logged_in.stderr
+    [entry] = token_files(own_config)
+    time.sleep(max(0.0, json.loads(entry.read_text())["expires_at"] + 0.5 - time.time()))
+
+    result = ecr_tasks(["doctor"], own_config, tmp_path)
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    [failed] = [line for line in result.stdout.splitlines() if line.startswith("✗")]
+    assert failed.startswith(f"✗ stored login      stored login for {stack.registry} expired at ")
+    assert failed.endswith("hint: `inv login` renews it")
+    assert_no_issued_password(stack, result.stdout, result.stderr)
+
+    # What the engine says meanwhile: the words the docs page quotes.
+    image = f"{stack.registry}/doctor-expiry:v1"
+    make_image(image, own_config, tmp_path)
+    pushed = docker(["push", image], own_config, check=False)
+    assert pushed.returncode != 0
+    assert "denied: Your authorization token has expired. Reauthenticate and try again." in (
+        pushed.stdout + pushed.stderr
+    )
+
+    renewed = ecr_tasks(["login"], own_config, tmp_path)
+    assert renewed.returncode == 0, renewed.stderr
+    again = ecr_tasks(["doctor"], own_config, tmp_path)
+    assert again.returncode == 0, again.stdout
+    assert "stored login" not in again.stdout
+
+
+@pytest.mark.e2e
+def test_doctor_finds_a_password_the_engine_ignores_for_a_helper(
+    stack: Any, own_config: dict[str, str], tmp_path: Path
+) -> None:
+    create_repository(stack, "doctor-shadow")
+    logged_in = ecr_tasks(["login"], own_config, tmp_path)
+    assert logged_in.returncode == 0, logged_in.stderr
+    # A helper that knows no host, as a helper for another registry would answer.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    program = bin_dir / "docker-credential-elsewhere"
+    program.write_text("#!/bin/sh\necho 'credentials not found in native keychain'\nexit 1\n")
+    program.chmod(0o755)
+    own_config["PATH"] = f"{bin_dir}{os.pathsep}{own_config['PATH']}"
+    config = Path(own_config["DOCKER_CONFIG"]) / "config.json"
+    data = json.loads(config.read_text())
+    config.write_text(json.dumps({**data, "credHelpers": {stack.registry: "elsewhere"}}))
+
+    result = ecr_tasks(["doctor"], own_config, tmp_path)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    [line] = [line for line in result.stdout.splitlines() if " stored login " in line]
+    assert line == (
+        f"✓ stored login      auths[{stack.registry}] holds a password the engine ignores: "
+        f"it asks elsewhere instead  warning: delete auths[{stack.registry}] from {config}"
+    )
+    assert_no_issued_password(stack, result.stdout, result.stderr)
+
+    # The engine sends no password at all: the words the docs page quotes.
+    image = f"{stack.registry}/doctor-shadow:v1"
+    make_image(image, own_config, tmp_path)
+    pushed = docker(["push", image], own_config, check=False)
+    assert pushed.returncode != 0
+    assert "no basic auth credentials" in pushed.stdout + pushed.stderr

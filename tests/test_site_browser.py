@@ -222,6 +222,30 @@ def test_language_switch_elsewhere_carries_no_query(browser, base_url: str) -> N
     )
     assert href.endswith("/zh_CN/guide.html#the-token-cache"), href
 
+@pytest.mark.parametrize(
+    "message",
+    [
+        "no basic auth credentials",
+        "Cannot perform an interactive login from a non TTY device",
+    ],
+)
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_searching_a_raw_error_message_finds_its_explanation(
+    browser, base_url: str, language: str, message: str
+) -> None:
+    """Docker's own words, pasted into the search box, lead to the page on them."""
+    from urllib.parse import quote
+
+    _viewport(browser, DESKTOP)
+    errors = _load(browser, f"{base_url}/{language}/search.html?q={quote(message)}")
+    assert not errors, errors
+    _wait(browser, "return document.querySelectorAll('#search-results li').length >= 1;")
+    top = browser.execute_script(
+        "return Array.from(document.querySelectorAll('#search-results li a'))"
+        ".slice(0, 3).map(a => a.getAttribute('href'));"
+    )
+    assert any(href.startswith("errors.html") for href in top), (language, message, top)
+
 
 @pytest.mark.parametrize("width", [DESKTOP, PHONE])
 @pytest.mark.parametrize("language", LANGUAGES)
