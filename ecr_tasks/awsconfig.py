@@ -9,13 +9,18 @@ AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/config and ~/.aws/credentials).
 
 from __future__ import annotations
 
-import configparser
 import os
 from collections.abc import Mapping
 from pathlib import Path
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import configparser
+
 
 def _read(path: str) -> configparser.RawConfigParser:
+    import configparser  # here: a helper run with keys in its environment never reads a file
+
     parser = configparser.RawConfigParser(strict=False)
     try:
         parser.read(os.path.expanduser(path), encoding="utf-8")

@@ -8,7 +8,6 @@ user sees that line and a non-zero exit code, never a traceback.
 
 from __future__ import annotations
 
-import base64
 import functools
 import re
 from collections.abc import Callable, Iterable
@@ -109,6 +108,8 @@ def secret_forms(user: str, password: str) -> tuple[str, ...]:
     hold); longest first, so that no form is cut up before it is replaced."""
     if not password:
         return ()
+    import base64  # only where a password's encoded forms are made
+
     encoded = (f"{user}:{password}".encode(), password.encode())
     forms = {password, *(base64.b64encode(e).decode() for e in encoded)}
     return tuple(sorted(forms, key=len, reverse=True))
