@@ -255,12 +255,12 @@ def tags(
     the full digest, the push time in ISO 8601 and the size in bytes.
     """
     s = _settings(c, repo=repo, region=region, account=account, profile=profile)
-    logins = Logins(c, s)
-    aws, listing_repos = logins.tokens.aws, all_repos or s.repo is None
+    logins, listing_repos = Logins(c, s), all_repos or s.repo is None
     if c.config.run.dry:
         what = "DescribeRepositories and ListImages" if listing_repos else "DescribeImages"
         print(f"# would ask ECR in {s.region}: {what}, 1000 a page, and print a table")
         return
+    aws = logins.tokens.aws
     if listing_repos:
         found = aws.describe_repositories(s.region, s.account)
         counts = {
