@@ -466,7 +466,9 @@ def expand_source(value: object) -> Source:
 
 def source_auth(engine_auth: Mapping[str, Any], registry: str) -> dict[str, Any]:
     """What the engine's auth file holds for ``registry``, for skopeo's own file:
-    an ``auths`` entry with its secret, or the ``credHelpers`` entry; {} if neither."""
+    an ``auths`` entry with its secret, or the credential helper that keeps it
+    (``credHelpers``, or ``credsStore`` for a login the file lists without a
+    secret, as docker writes it); {} when the engine has no login there."""
     keys = _HUB_KEYS if registry == DOCKER_HUB else (registry.lower(),)
     auths = authfile.section(engine_auth, "auths")
     for key in keys:
@@ -474,8 +476,9 @@ def source_auth(engine_auth: Mapping[str, Any], registry: str) -> dict[str, Any]
             return {"auths": {registry: auths[key]}}
     helpers = authfile.section(engine_auth, "credHelpers")
     for key in keys:
-        if isinstance(helpers.get(key), str) and helpers[key]:
-            return {"credHelpers": {registry: helpers[key]}}
+        helper = authfile.helper_for(engine_auth, key)
+        if helper and (key in helpers or key in auths):
+            return {"credHelpers": {registry: helper}}
     return {}
 
 
@@ -563,37 +566,77 @@ def _run(c: Any, argv: Sequence[str], hide: str = "both") -> Any:
         raise EngineError(f"{argv[0]} not found on PATH") from None
 
 
-def _copy_with_skopeo(
-    c: Any, logins: Logins, target: Target, source: Source, repo: str, tag: str
-) -> str | None:
-    """Inspect the source, then copy it whole; the source digest (None under --dry)."""
-    s = logins.settings
-    if logins.dry:
-        host = logins.registry(target.region)
+@dataclass
+class Copy:
+    """One mirror's copy: the source read first, then the copy into ``dest``."""
+
+    c: Any
+    logins: Logins
+    target: Target
+    source: Source
+    source_auth: dict[str, Any] = field(default_factory=dict)
+    digest: str | None = None  # the source's, as skopeo read it
+
+    def read_with_skopeo(self) -> None:
+        """``skopeo inspect --raw``: the source is there and readable; its digest."""
+        s, source = self.logins.settings, self.source
         auth = Path("<private auth file>")
-        _run(c, skopeo_inspect_argv(source, auth, tls_flags(source, host)))
+        if self.logins.dry:
+            _run(self.c, skopeo_inspect_argv(source, auth, tls_flags(source, "")))
+            return
+        engine_auth = authfile.read(authfile.path(s.engine, self.logins.tokens.environ))
+        self.source_auth = source_auth(engine_auth, source.registry)
+        with private_auth_file(self.source_auth or {"auths": {}}) as auth:
+            found = _run(self.c, skopeo_inspect_argv(source, auth, tls_flags(source, "")))
+        if found.exited != 0:
+            raise source_problem(found.stderr + found.stdout, source, s.engine)
+        self.digest = "sha256:" + hashlib.sha256(found.stdout.encode()).hexdigest()
+
+    def copy_with_skopeo(self, repo: str, tag: str) -> None:
+        """``skopeo copy --all`` into ECR, retried once with a fresh token if refused."""
+        if self.logins.dry:
+            host = self.logins.registry(self.target.region)
+            dest = naming.image_ref(host, repo, tag)
+            auth = Path("<private auth file>")
+            _run(self.c, skopeo_copy_argv(self.source, dest, auth, tls_flags(self.source, host)))
+            return
+        host, _ = self.logins.token_and_host(self.target)
         dest = naming.image_ref(host, repo, tag)
-        _run(c, skopeo_copy_argv(source, dest, auth, tls_flags(source, host)))
-        return None
-    engine_auth = authfile.read(authfile.path(s.engine, logins.tokens.environ))
-    src_auth = source_auth(engine_auth, source.registry)
-    host, _ = logins.token_and_host(target)
-    dest = naming.image_ref(host, repo, tag)
-    tls = tls_flags(source, host)
-    with private_auth_file(src_auth or {"auths": {}}) as auth:
-        inspect = _run(c, skopeo_inspect_argv(source, auth, tls))
-        if inspect.exited != 0:
-            raise source_problem(inspect.stderr + inspect.stdout, source, s.engine)
-        digest = "sha256:" + hashlib.sha256(inspect.stdout.encode()).hexdigest()
+        tls = tls_flags(self.source, host)
 
-    def attempt(token: Token) -> None:
-        with private_auth_file(skopeo_auth(src_auth, host, token)) as auth:
-            done = _run(c, skopeo_copy_argv(source, dest, auth, tls))
-        if done.exited != 0:
-            raise _copy_problem(done.stderr, dest, source, s.engine)
+        def attempt(token: Token) -> None:
+            with private_auth_file(skopeo_auth(self.source_auth, host, token)) as auth:
+                done = _run(self.c, skopeo_copy_argv(self.source, dest, auth, tls))
+            if done.exited != 0:
+                raise _copy_problem(done.stderr, dest, self.source, self.logins.settings.engine)
 
-    logins.tokens.retrying(target, attempt)
-    return digest
+        self.logins.tokens.retrying(self.target, attempt)
+
+    def read_with_engine(self) -> None:
+        """``<engine> pull``: the image for the engine's own platform."""
+        engine_name = self.logins.settings.engine
+        pulled = _run(self.c, [engine_name, "pull", self.source.ref])
+        if not self.logins.dry and pulled.exited != 0:
+            raise source_problem(pulled.stderr + pulled.stdout, self.source, engine_name)
+
+    def copy_with_engine(self, repo: str, tag: str) -> None:
+        """Tag and push through the engine, then say which platform that was."""
+        c, engine_name, ref = self.c, self.logins.settings.engine, self.source.ref
+        host = self.logins.ensure(self.target)
+        dest = naming.image_ref(host, repo, tag)
+        engine.run(c, [engine_name, "tag", ref, dest], "tag", dest)
+        push = functools.partial(engine.run, c, [engine_name, "push", dest], "push", dest)
+        if self.logins.run(self.target, host, push) is None:
+            return  # --dry
+        platform = engine.run(
+            c, [engine_name, "image", "inspect", "--format", "{{.Os}}/{{.Architecture}}", ref],
+            "inspect", ref, hide="both",
+        )  # fmt: skip
+        which = (platform or "").strip() or "the engine's own"
+        print(
+            f"skopeo not found: copied one platform ({which}) only;"
+            " install skopeo to copy every platform with its digest"
+        )
 
 
 def _copy_problem(stderr: str, dest: str, source: Source, engine_name: str) -> EcrTasksError:
@@ -602,32 +645,6 @@ def _copy_problem(stderr: str, dest: str, source: Source, engine_name: str) -> E
     if "initializing source" in stderr or "reading manifest" in stderr:
         return source_problem(stderr, source, engine_name)
     return engine.classify("skopeo", "copy", stderr, dest)
-
-
-def _copy_with_engine(
-    c: Any, logins: Logins, target: Target, source: Source, repo: str, tag: str
-) -> str | None:
-    """Pull, tag and push through the engine: one platform, the engine's own."""
-    s = logins.settings
-    pulled = _run(c, [s.engine, "pull", source.ref], hide="both")
-    if pulled is not None and not logins.dry and pulled.exited != 0:
-        raise source_problem(pulled.stderr + pulled.stdout, source, s.engine)
-    host = logins.ensure(target)
-    dest = naming.image_ref(host, repo, tag)
-    engine.run(c, [s.engine, "tag", source.ref, dest], "tag", dest)
-    out = logins.run(target, host, functools.partial(
-        engine.run, c, [s.engine, "push", dest], "push", dest))  # fmt: skip
-    if out is None:
-        return None
-    platform = engine.run(
-        c, [s.engine, "image", "inspect", "--format", "{{.Os}}/{{.Architecture}}", source.ref],
-        "inspect", source.ref, hide="both",
-    )  # fmt: skip
-    print(
-        f"skopeo not found: copied one platform ({(platform or '').strip() or 'the engine one'})"
-        " only; install skopeo to copy every platform with its digest"
-    )
-    return engine.pushed_digests(out).get(tag)
 
 
 @task(
@@ -670,10 +687,17 @@ def mirror(
     if s.repo is None:
         raise ConfigError("no repository: pass --repo or set ecr.repo (INVOKE_ECR_REPO)")
     logins, target = Logins(c, s), _target(s)
+    copy, skopeo = Copy(c, logins, target, src), shutil.which("skopeo") is not None
+    # The source first: a missing tag or a private image creates no repository.
+    read, write = (
+        (copy.read_with_skopeo, copy.copy_with_skopeo)
+        if skopeo
+        else (copy.read_with_engine, copy.copy_with_engine)
+    )
+    read()
     if not logins.dry:
         _need_repository(logins, s, s.repo, create)
-    copy = _copy_with_skopeo if shutil.which("skopeo") else _copy_with_engine
-    digest = copy(c, logins, target, src, s.repo, the_tag)
+    write(s.repo, the_tag)
     if logins.dry:
         return
     host, _ = logins.token_and_host(target)
@@ -681,8 +705,10 @@ def mirror(
     served = registry_checks.registry_digest(logins.tokens, target, host, s.repo, the_tag)
     if served is None:
         raise EcrTasksError(f"digest check failed: the registry does not serve {dest}")
-    if copy is _copy_with_skopeo and digest is not None and served != digest:
-        raise EcrTasksError(f"digest check failed: {dest} is {served}, not the source's {digest}")
+    if copy.digest is not None and served != copy.digest:
+        raise EcrTasksError(
+            f"digest check failed: {dest} is {served}, not the source's {copy.digest}"
+        )
     print(f"Mirrored {src.ref} to {dest} {served}")
 
 

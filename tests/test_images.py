@@ -295,6 +295,8 @@ def test_source_credentials_come_from_the_engine_auth_file() -> None:
     helper = {"credHelpers": {"ghcr.io": "desktop"}, "auths": {"ghcr.io": {}}}
     assert images.source_auth(helper, "ghcr.io") == {"credHelpers": {"ghcr.io": "desktop"}}
     assert images.source_auth({"credsStore": "desktop"}, "quay.io") == {}
+    stored = {"credsStore": "desktop", "auths": {"https://index.docker.io/v1/": {}}}
+    assert images.source_auth(stored, "docker.io") == {"credHelpers": {"docker.io": "desktop"}}
 
 
 def test_the_private_auth_file_is_private_and_gone_after() -> None:

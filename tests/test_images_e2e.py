@@ -300,6 +300,8 @@ def test_mirror_bad_sources_and_a_missing_repository_are_one_line_each(
     project = project_dir(tmp_path, stack.registry, "  repo: hub/bad\n")
     missing_tag = inv(["mirror", f"{hub}/library/multi:2", "--create"], project, own_env)
     assert_one_clear_line(missing_tag, "source tag '2' not found")
+    names = [r["repositoryName"] for r in _ecr(stack).describe_repositories()["repositories"]]
+    assert "hub/bad" not in names  # the source is read before anything is created
     no_repo = inv(["mirror", f"{hub}/library/multi:1", "--repo", "hub/absent"], project, own_env)
     assert_one_clear_line(no_repo, "'hub/absent'", "--create")
     (tmp_path / "private").mkdir()
