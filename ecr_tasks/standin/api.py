@@ -98,16 +98,20 @@ def patch_ecr_tokens(key: bytes, clock: TokenClock) -> None:
 def patch_ecr_images(registry_data: Path | None) -> None:
     """Deletes reach the registry's storage; sizes are ECR's sums; push times
     keep milliseconds."""
-    from moto.ecr.models import ECRBackend, Image, ecr_backends
+    from moto.ecr.models import Image, ecr_backends
+    from moto.ecr.responses import ECRResponse
 
-    delete = ECRBackend.batch_delete_image
+    # The API call, not the backend method: moto's put_image calls that one
+    # itself to move a tag, and the registry has just stored the new one.
+    delete = ECRResponse.batch_delete_image
 
-    def batch_delete_image(
-        self: Any, repository_name: str, registry_id: Any = None, image_ids: Any = None
-    ) -> dict[str, Any]:
-        answer = delete(self, repository_name, registry_id, image_ids)
-        registry_rules.record_delete(self, repository_name, answer, registry_data)
-        return answer
+    def batch_delete_image(self: Any) -> Any:
+        result = delete(self)
+        answer = getattr(result, "result", None)
+        if isinstance(answer, dict):
+            name = self._get_param("repositoryName")
+            registry_rules.record_delete(self.ecr_backend, name, answer, registry_data)
+        return result
 
     def image_size(self: Any) -> int | None:
         return registry_rules.image_size(self, ecr_backends[self.registry_id].values())
@@ -120,7 +124,7 @@ def patch_ecr_images(registry_data: Path | None) -> None:
         self.image_pushed_at = round(time.time(), 3)
 
     Image.__init__ = image_init  # type: ignore[method-assign]
-    ECRBackend.batch_delete_image = batch_delete_image  # type: ignore[method-assign]
+    ECRResponse.batch_delete_image = batch_delete_image  # type: ignore[method-assign]
     Image.get_image_size_in_bytes = image_size  # type: ignore[method-assign]
 
 
