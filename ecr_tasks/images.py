@@ -37,6 +37,8 @@ from ecr_tasks.errors import (
 from ecr_tasks.login import Logins
 from ecr_tasks.token_source import Target
 
+# registry_api.INDEX_TYPES again: importing that module would load urllib.request
+# on every ``inv --list``; a test keeps the two the same.
 INDEX_TYPES = (
     "application/vnd.oci.image.index.v1+json",
     "application/vnd.docker.distribution.manifest.list.v2+json",
@@ -44,6 +46,8 @@ INDEX_TYPES = (
 DOCKER_HUB = "docker.io"
 #: The names Docker's own config.json may file a Docker Hub login under.
 _HUB_KEYS = ("docker.io", "index.docker.io", "registry-1.docker.io")
+# The help of tasks.py's flags of the same names (tasks.py imports this module,
+# so this one cannot import it); a test keeps them the same.
 _WHERE = {
     "account": "12-digit AWS account id of the registry (default: ecr.account, else asked of AWS)",
     "region": "AWS region of the registry (default: ecr.region, AWS_REGION, the profile's region)",

@@ -381,5 +381,12 @@ def test_the_collection_offers_the_three_tasks() -> None:
     assert {"tags", "untag", "mirror"} <= set(ns.task_names)
 
 
+def test_shared_words_match_their_owners() -> None:
+    from ecr_tasks import registry_api, tasks
+
+    assert images.INDEX_TYPES == registry_api.INDEX_TYPES
+    assert {k: v for k, v in tasks._WHERE.items() if k != "repo"} == images._WHERE
+
+
 def test_engine_quotes_the_commands() -> None:
     assert engine.command_line(["skopeo", "copy", "a b"]) == "skopeo copy 'a b'"
