@@ -140,6 +140,34 @@ class Aws:
         created: dict[str, Any] = answer["repository"]
         return created
 
+    def describe_images(self, region: str, account: str | None, repo: str) -> list[dict[str, Any]]:
+        """Every image of ``repo``: DescribeImages, page by page (:data:`IMAGES_PAGE`)."""
+        with translate_errors(region=region, repo=repo):
+            call = self.client("ecr", region).describe_images
+            return _pages(call, "imageDetails", IMAGES_PAGE, repositoryName=repo, **_of(account))
+
+    def describe_repositories(self, region: str, account: str | None) -> list[dict[str, Any]]:
+        """Every repository of the registry: DescribeRepositories, page by page."""
+        with translate_errors(region=region):
+            call = self.client("ecr", region).describe_repositories
+            return _pages(call, "repositories", REPOSITORIES_PAGE, **_of(account))
+
+    def list_images(self, region: str, account: str | None, repo: str) -> list[dict[str, Any]]:
+        """``{imageDigest, imageTag}`` of each tag and untagged image: ListImages, all pages."""
+        with translate_errors(region=region, repo=repo):
+            call = self.client("ecr", region).list_images
+            return _pages(call, "imageIds", IMAGES_PAGE, repositoryName=repo, **_of(account))
+
+    def batch_delete_image(
+        self, region: str, account: str | None, repo: str, image_ids: list[dict[str, str]]
+    ) -> dict[str, Any]:
+        """BatchDeleteImage: the ``imageIds`` removed and the ``failures``, as ECR answers."""
+        with translate_errors(region=region, repo=repo):
+            answer: dict[str, Any] = self.client("ecr", region).batch_delete_image(
+                repositoryName=repo, imageIds=image_ids, **_of(account)
+            )
+        return answer
+
 
 _DENIED = {
     "AccessDenied",
@@ -220,3 +248,25 @@ def _describe(error: BaseException, region: str | None, repo: str | None) -> Exc
     if isinstance(error, bx.BotoCoreError):
         return AwsError(f"AWS call failed{where}: {error}")
     return None
+
+
+#: Images per DescribeImages and ListImages page: ECR's most (it sends 100 unasked).
+IMAGES_PAGE = 1000
+#: Repositories per DescribeRepositories page: ECR's most.
+REPOSITORIES_PAGE = 1000
+
+
+def _of(account: str | None) -> dict[str, str]:
+    return {"registryId": account} if account else {}
+
+
+def _pages(call: Any, key: str, page_size: int, **kwargs: Any) -> list[dict[str, Any]]:
+    """Every item of a paged ECR answer, following ``nextToken`` to the last page."""
+    found: list[dict[str, Any]] = []
+    token: str | None = None
+    while True:
+        answer = call(maxResults=page_size, **kwargs, **({"nextToken": token} if token else {}))
+        found += answer.get(key) or []
+        token = answer.get("nextToken")
+        if not token:
+            return found

@@ -197,3 +197,28 @@ def _ask(
         raise EngineError(
             f"registry for {host}/{repo}:{reference} is unreachable: {reason}"
         ) from None
+
+
+def index_entries(
+    host: str, repo: str, reference: str, user: str, password: str, timeout: float = 15
+) -> list[tuple[str, str]]:
+    """``(os/architecture[/variant], digest)`` of each image in the index ``repo:reference``.
+
+    Attestations and other entries with no platform are left out, as in
+    :func:`index_platforms`.
+    """
+    answer = _ask("GET", host, repo, reference, user, password, timeout)
+    try:
+        entries = json.loads(answer[2]).get("manifests") or [] if answer else []
+    except (ValueError, AttributeError):
+        return []
+    found = []
+    for entry in entries:
+        if not isinstance(entry, dict):
+            continue
+        platform = entry.get("platform") or {}
+        parts = [platform.get("os"), platform.get("architecture"), platform.get("variant")]
+        name = "/".join(str(p) for p in parts if p)
+        if name and name != "unknown/unknown" and isinstance(entry.get("digest"), str):
+            found.append((name, entry["digest"]))
+    return found

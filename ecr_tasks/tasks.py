@@ -435,6 +435,7 @@ def pull(
 
 # Imported here, beside the collection it joins: doctor.py owns its task.
 from ecr_tasks.doctor import doctor  # noqa: E402
+from ecr_tasks.images import mirror, tags, untag  # noqa: E402
 
-ns = Collection("ecr", login, logout, uri, tag, push, pull, doctor)
+ns = Collection("ecr", login, logout, uri, tag, push, pull, doctor, tags, untag, mirror)
 ns.configure({"ecr": dict(settings.DEFAULTS)})

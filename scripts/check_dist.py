@@ -26,7 +26,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = "ecr_tasks"
-TASKS = ("login", "logout", "uri", "tag", "push", "pull", "doctor")
+TASKS = ("login", "logout", "uri", "tag", "push", "pull", "doctor", "tags", "untag", "mirror")
 # Top-level folders of the repository that are not part of the product.
 NOT_SHIPPED = ("tests/", "docs/", "benchmarks/", "scripts/")
 

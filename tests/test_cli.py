@@ -17,7 +17,7 @@ from conftest import assert_no_issued_password, make_image
 from ecr_tasks import __version__
 from ecr_tasks.cli import project_dir
 
-TASKS = ("doctor", "login", "logout", "pull", "push", "tag", "uri")
+TASKS = ("doctor", "login", "logout", "mirror", "pull", "push", "tag", "tags", "untag", "uri")
 
 
 @pytest.fixture

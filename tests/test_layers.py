@@ -23,6 +23,7 @@ LAZY_IMPORTS = {
     # urllib.request and http.client only when a registry is asked
     ("registry_checks", "registry_api"),
     ("doctor", "registry_api"),
+    ("images", "registry_api"),
     # the rest of the package only on a cache miss (the helper's cached answer)
     ("token_source", "settings"),
     ("credential_helper", "token_source"),

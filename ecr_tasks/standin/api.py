@@ -13,6 +13,11 @@ with ``python -m moto.server`` it
   the repository exist, may this tag be written) from moto's ECR state, and
   records each manifest the registry accepted (``/_standin/registry/pushed``)
   so that ``describe-images`` and ``list-images`` show what was pushed;
+* makes ``batch-delete-image`` remove the tags and images it deletes from
+  the registry too, and ``describe-images`` report sizes as ECR adds them
+  up (the layers; for an index, its largest image);
+* pages ``describe-images``, ``list-images`` and ``describe-repositories``
+  by ``maxResults`` (100 when not asked, as ECR) and ``nextToken``;
 * serves ``/_standin/token-ttl`` (GET, PUT) so tests can shorten the lifetime
   of later tokens without a restart, which would lose moto's state;
 * binds 127.0.0.1 on port N (0: any free port) and writes the bound port to
@@ -88,6 +93,73 @@ def patch_ecr_tokens(key: bytes, clock: TokenClock) -> None:
         return json.dumps(data) if isinstance(result, str) else result
 
     ECRResponse.get_authorization_token = get_authorization_token  # type: ignore[method-assign]
+
+
+def patch_ecr_images(registry_data: Path | None) -> None:
+    """Deletes reach the registry's storage; sizes are ECR's sums; push times
+    keep milliseconds."""
+    from moto.ecr.models import Image, ecr_backends
+    from moto.ecr.responses import ECRResponse
+
+    # The API call, not the backend method: moto's put_image calls that one
+    # itself to move a tag, and the registry has just stored the new one.
+    delete = ECRResponse.batch_delete_image
+
+    def batch_delete_image(self: Any) -> Any:
+        result = delete(self)
+        answer = getattr(result, "result", None)
+        if isinstance(answer, dict):
+            name = self._get_param("repositoryName")
+            registry_rules.record_delete(self.ecr_backend, name, answer, registry_data)
+        return result
+
+    def image_size(self: Any) -> int | None:
+        return registry_rules.image_size(self, ecr_backends[self.registry_id].values())
+
+    created = Image.__init__
+
+    def image_init(self: Any, *args: Any, **kwargs: Any) -> None:
+        created(self, *args, **kwargs)
+        # ECR keeps milliseconds; moto whole seconds, which ties two quick pushes.
+        self.image_pushed_at = round(time.time(), 3)
+
+    Image.__init__ = image_init  # type: ignore[method-assign]
+    ECRResponse.batch_delete_image = batch_delete_image  # type: ignore[method-assign]
+    Image.get_image_size_in_bytes = image_size  # type: ignore[method-assign]
+
+
+#: ECR's paged list calls and the key of the list each pages.
+PAGED = {
+    "describe_images": "imageDetails",
+    "list_images": "imageIds",
+    "describe_repositories": "repositories",
+}
+#: Items a page holds when ``maxResults`` is not given, as ECR answers.
+DEFAULT_PAGE = 100
+
+
+def patch_ecr_pages() -> None:
+    """Page moto's whole lists by ``maxResults`` and ``nextToken`` (an offset here)."""
+    from moto.ecr.responses import ECRResponse
+
+    def paged(original: Callable[[Any], Any], key: str) -> Callable[[Any], Any]:
+        def answer(self: Any) -> Any:
+            result = original(self)
+            data = getattr(result, "result", None)
+            if not isinstance(data, dict) or self._get_param("imageIds"):
+                return result  # asked by id: one answer, no pages
+            start = int(self._get_param("nextToken") or 0)
+            size = int(self._get_param("maxResults") or DEFAULT_PAGE)
+            items = list(data.get(key) or [])
+            data[key] = items[start : start + size]
+            if start + size < len(items):
+                data["nextToken"] = str(start + size)
+            return result
+
+        return answer
+
+    for action, key in PAGED.items():
+        setattr(ECRResponse, action, paged(getattr(ECRResponse, action), key))
 
 
 class StandinMiddleware:
@@ -169,6 +241,9 @@ def main(argv: list[str] | None = None) -> None:
     clock = TokenClock(ttl_from_env())
     key = key_from_env()
     patch_ecr_tokens(key, clock)
+    data = os.environ.get(registry_rules.REGISTRY_DATA_ENV)
+    patch_ecr_images(Path(data) if data else None)
+    patch_ecr_pages()
     app = StandinMiddleware(DomainDispatcherApplication(create_backend_app), clock, key)
     # One line per request costs time and fills the log; errors still show.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)

@@ -11,6 +11,7 @@ from typing import Any
 from .api import TTL_ENV, TTL_PATH
 from .errors import StandinError
 from .process import Service, child_env, http_request
+from .registry_rules import REGISTRY_DATA_DIR, REGISTRY_DATA_ENV
 from .tokens import ISSUED_LOG_ENV, KEY_ENV, new_key
 
 ISSUED_LOG_NAME = "issued-passwords"
@@ -70,6 +71,8 @@ class ApiEmulator:
             env[TTL_ENV] = str(self.token_ttl)
         env[KEY_ENV] = self.key
         env[ISSUED_LOG_ENV] = str(self.issued_log)
+        # The registry's storage, beside ours: deletes through the API reach it.
+        env[REGISTRY_DATA_ENV] = str(self.workdir / REGISTRY_DATA_DIR)
         argv = [
             sys.executable, "-m", "ecr_tasks.standin.api",
             "--port", str(self.port or 0), "--port-file", str(port_file),

@@ -46,7 +46,11 @@ _HOP_BY_HOP = {
     "connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
     "te", "trailer", "transfer-encoding", "upgrade",
 }  # fmt: skip
-_REPO_PATH = re.compile(r"^/v2/(?P<name>.+?)/(?P<kind>blobs|manifests|tags)/(?P<rest>[^?]*)")
+# The whole path must match, so a repository named team/tags or app/blobs
+# is read as the name it is, not cut at its first /tags/.
+_REPO_PATH = re.compile(
+    r"^/v2/(?P<name>.+?)/(?P<kind>blobs|manifests|tags)/(?P<rest>(?:uploads/)?[^/?]*)(?:\?|$)"
+)
 _BLOCK = 64 * 1024
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from .errors import StandinError
 from .process import Service, child_env, free_port, http_request
+from .registry_rules import REGISTRY_DATA_DIR
 
 
 @dataclass(frozen=True)
@@ -173,7 +174,7 @@ class Registry:
             "version": 0.1,
             "log": {"level": "warn", "accesslog": {"disabled": True}},
             "storage": {
-                "filesystem": {"rootdirectory": str(self.workdir / "registry-data")},
+                "filesystem": {"rootdirectory": str(self.workdir / REGISTRY_DATA_DIR)},
                 "delete": {"enabled": True},
             },
             # Relative Location headers: the registry cannot know the name
