@@ -12,7 +12,6 @@ failure costs nothing: the next pull still has the valid token, or fetches.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from collections.abc import Mapping
 
@@ -22,13 +21,25 @@ LIMIT = 60
 
 def start(host: str, environ: Mapping[str, str] = os.environ) -> None:
     """Start a refresher for ``host`` in a session of its own, and return at once."""
-    subprocess.Popen(
-        [sys.executable, "-m", "ecr_tasks.refresher", host],
+    argv = [sys.executable, "-m", "ecr_tasks.refresher", host]
+    if hasattr(os, "posix_spawn"):
+        # posix_spawn, not subprocess: the answering helper pays no import for it.
+        null = os.open(os.devnull, os.O_RDWR)
+        try:
+            files = [(os.POSIX_SPAWN_DUP2, null, fd) for fd in (0, 1, 2)]
+            os.posix_spawn(sys.executable, argv, dict(environ), file_actions=files, setsid=True)
+        finally:
+            os.close(null)
+        return
+    import subprocess
+
+    subprocess.Popen(  # our own module, the host as its one argument
+        argv,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env=dict(environ),
-        start_new_session=True,  # the engine's process group may end before it does
+        start_new_session=True,
     )
 
 
@@ -59,9 +70,10 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     import signal
 
-    if hasattr(signal, "alarm"):  # POSIX
-        # Bounded in time whatever botocore's retries do; an entry point may set it.
-        signal.alarm(LIMIT)
+    if hasattr(signal, "alarm"):  # POSIX; an entry point may set these for its process
+        signal.alarm(LIMIT)  # bounded in time, whatever botocore's retries do
+        os.nice(10)  # the pull it serves comes first
+
     try:
         refresh(args[0])
     except Exception:  # nobody reads a refresher's output: its failure is nothing to report

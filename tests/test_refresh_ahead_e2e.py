@@ -10,7 +10,6 @@ import json
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -139,21 +138,15 @@ def test_steady_use_waits_only_once_and_asks_once_per_half_life(
     assert 2 <= calls <= 1 + int(elapsed / (life / 2)) + 1, (calls, elapsed)
 
 
-def test_the_refresher_holds_the_host_only_in_its_arguments(stack, own_env, host, tmp_path):
+def test_the_refresher_holds_the_host_only_in_its_arguments(
+    stack, own_env, host, monkeypatch
+):
     # The refresher's command line, as ps shows it: the host and nothing secret.
+    import os
+
     from ecr_tasks import refresher as module
 
     seen: list[list[str]] = []
-
-    class Recorder:
-        def __init__(self, argv: list[str], **kwargs: object) -> None:
-            seen.append(argv)
-
-    original = module.subprocess.Popen
-    module.subprocess.Popen = Recorder  # type: ignore[assignment,misc]
-    try:
-        module.start(host, own_env)
-    finally:
-        module.subprocess.Popen = original  # type: ignore[misc]
+    monkeypatch.setattr(os, "posix_spawn", lambda path, argv, env, **kw: seen.append(argv))
+    module.start(host, own_env)
     assert seen == [[sys.executable, "-m", "ecr_tasks.refresher", host]]
-    assert Path(seen[0][0]).name.startswith("python")
