@@ -347,6 +347,8 @@ def push(
         raise ConfigError("--immutable, --scan-on-push and --kms-key only apply with --create")
     logins = Logins(c, s)
     tokens, repo_name, target = logins.tokens, _need_repo(s), _one_target(s)
+    if s.helper:
+        logins.refuse_helper_for(target)  # before the checks below fetch a token
     # Every check before the first change: the repository's settings, then
     # what each tag holds now; only then the engine login, tag and push.
     if not c.config.run.dry:

@@ -608,6 +608,34 @@ def test_login_public(
     assert capsys.readouterr().out == "Logged in to public.ecr.aws\n"
 
 
+@pytest.mark.parametrize("dry", [False, True], ids=["run", "dry"])
+def test_login_helper_with_a_registry_override_is_refused_first(
+    offline: FakeEngineProcess, dry: bool
+) -> None:
+    # No AWS client may be built (NoAws), so no token is fetched or cached.
+    c = make_context(dry=dry, registry=REGISTRY, **WHERE)
+    with pytest.raises(Exit) as raised:
+        tasks.login(c, helper=True)
+    assert raised.value.code == 1
+    message = raised.value.message
+    assert "\n" not in message
+    assert message.startswith(
+        f"ecr-tasks: --helper needs ECR's real registry host names, and {REGISTRY}"
+    )
+    assert "--real-hosts" in message
+    assert offline.calls == [] and commands(c) == []
+
+
+def test_push_with_the_helper_setting_and_a_registry_override_is_refused_first(
+    offline: FakeEngineProcess,
+) -> None:
+    c = make_context(registry=REGISTRY, helper=True, **WHERE)
+    with pytest.raises(Exit) as raised:
+        tasks.push(c, tag=["v1"], repo="app", no_verify=True)
+    assert "--helper needs ECR's real registry host names" in raised.value.message
+    assert offline.calls == [] and commands(c) == []
+
+
 def test_login_dry_calls_nothing(offline: FakeEngineProcess, capsys: pytest.CaptureFixture) -> None:
     c = make_context(dry=True, registry=REGISTRY, **WHERE)
     tasks.login(c)  # NoAws: building a client would fail the test
