@@ -100,7 +100,7 @@ def classify(
     if _NO_LOCAL_IMAGE.search(stderr) and action in ("tag", "push"):
         return EngineError(
             f"local image {target} not found: build it first "
-            f"(docker build -t {target} .) or pass --image"
+            f"({engine} build -t {target} .) or pass --image"
         )
     if _NO_REPO.search(stderr):
         return RepositoryNotFound(

@@ -127,6 +127,15 @@ def test_classify(action: str, stderr: str, kind: type, words: str) -> None:
     assert "\n" not in str(error)
 
 
+@pytest.mark.parametrize("name", ["docker", "podman", "nerdctl", "finch"])
+def test_missing_local_image_advice_names_the_engine_in_use(name: str) -> None:
+    error = engine.classify(name, "tag", NO_LOCAL_TAG, "my-app:v1")
+    assert str(error) == (
+        f"local image my-app:v1 not found: build it first ({name} build -t my-app:v1 .) "
+        "or pass --image"
+    )
+
+
 def test_classify_keeps_the_last_line_and_redacts() -> None:
     stderr = f"first line\nsecond line with {PASSWORD} in it\n"
     error = engine.classify("podman", "login", stderr, HOST, (PASSWORD,))

@@ -195,6 +195,24 @@ def test_tag_dry(capsys: pytest.CaptureFixture) -> None:
     assert "Tagged" not in capsys.readouterr().out
 
 
+def test_tag_missing_local_image_with_podman_advises_podman_build(
+    fake_aws: type[FakeAws],
+) -> None:
+    c = make_context(
+        run=Result(exited=125, stderr="Error: app:v1: image not known"),
+        engine="podman",
+        registry=REGISTRY,
+        **WHERE,
+    )
+    with pytest.raises(Exit) as raised:
+        tasks.tag(c, tag=["v1"], repo="app")
+    assert raised.value.code == 1
+    assert raised.value.message == (
+        "ecr-tasks: local image app:v1 not found: build it first "
+        "(podman build -t app:v1 .) or pass --image"
+    )
+
+
 def test_tag_missing_local_image_is_one_line(fake_aws: type[FakeAws]) -> None:
     c = make_context(
         run=Result(exited=1, stderr="Error response from daemon: No such image: app:v1"),
