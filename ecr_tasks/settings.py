@@ -150,6 +150,8 @@ def resolve(
     profile_value = pick(profile, "profile")
     if profile_value is not None:
         profile_value = _check_profile(profile_value, environ)
+    else:
+        _check_profile_variable(environ)
 
     region_values = _as_list(pick(region, "region"))
     if not region_values:
@@ -192,6 +194,31 @@ def _check_profile(value: Any, environ: Mapping[str, str]) -> str:
     if not awsconfig.profile_exists(value, environ):
         raise ConfigError(
             f"unknown AWS profile {value!r}: not in {awsconfig.config_path(environ)} "
-            f"or {awsconfig.credentials_path(environ)}"
+            f"or {awsconfig.credentials_path(environ)}{_known_profiles(environ)}"
         )
     return value
+
+
+#: The variables botocore takes a profile name from, in its order.
+PROFILE_VARIABLES = ("AWS_DEFAULT_PROFILE", "AWS_PROFILE")
+
+
+def _check_profile_variable(environ: Mapping[str, str]) -> None:
+    """Check the profile an AWS variable names, as ``--profile`` is checked,
+    before botocore reads it and fails with a sentence of its own."""
+    variable = next((name for name in PROFILE_VARIABLES if environ.get(name)), None)
+    if variable is None:
+        return
+    value = environ[variable]
+    # botocore needs no section for "default": it then has no settings at all.
+    if value == "default" or awsconfig.profile_exists(value, environ):
+        return
+    raise ConfigError(
+        f"unknown AWS profile {value!r} in {variable}: not in {awsconfig.config_path(environ)} "
+        f"or {awsconfig.credentials_path(environ)}{_known_profiles(environ)}"
+    )
+
+
+def _known_profiles(environ: Mapping[str, str]) -> str:
+    names = awsconfig.profile_names(environ)
+    return f"; profiles there: {', '.join(names)}" if names else "; no profiles there"

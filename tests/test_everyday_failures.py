@@ -38,6 +38,11 @@ def test_unknown_profile(user_env, project):
     assert_one_clear_line(result, "unknown AWS profile", "nobody-here")
 
 
+def test_unknown_profile_in_aws_profile(user_env, project):
+    result = inv(["login"], project, {**user_env, "AWS_PROFILE": "nobody-here"})
+    assert_one_clear_line(result, "unknown AWS profile 'nobody-here' in AWS_PROFILE", "profiles")
+
+
 def test_no_region(stack, user_env, project, tmp_path):
     env = {
         **without_aws(user_env, tmp_path),

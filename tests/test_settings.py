@@ -106,6 +106,56 @@ def test_unknown_profile(aws_env: dict[str, str]) -> None:
     assert aws_env["AWS_CONFIG_FILE"] in str(raised.value)
 
 
+def test_unknown_profile_lists_the_profiles_there(aws_env: dict[str, str]) -> None:
+    with pytest.raises(ConfigError) as raised:
+        settings.resolve({}, profile="nope", environ=aws_env)
+    assert str(raised.value).endswith("; profiles there: default, dev, noregion")
+
+
+@pytest.mark.parametrize("variable", ["AWS_PROFILE", "AWS_DEFAULT_PROFILE"])
+def test_a_variable_naming_a_missing_profile_is_refused_like_the_flag(
+    aws_env: dict[str, str], variable: str
+) -> None:
+    env = {**aws_env, variable: "nope", "AWS_REGION": "eu-west-1"}
+    with pytest.raises(ConfigError) as raised:
+        settings.resolve({}, environ=env)
+    assert str(raised.value) == (
+        f"unknown AWS profile 'nope' in {variable}: not in {aws_env['AWS_CONFIG_FILE']} "
+        f"or {aws_env['AWS_SHARED_CREDENTIALS_FILE']}; profiles there: default, dev, noregion"
+    )
+
+
+def test_a_variable_naming_a_profile_that_exists_passes(aws_env: dict[str, str]) -> None:
+    s = settings.resolve({}, environ={**aws_env, "AWS_PROFILE": "dev"})
+    assert (s.profile, s.region) == (None, "ap-southeast-2")
+
+
+def test_a_variable_is_not_checked_when_a_profile_is_given(aws_env: dict[str, str]) -> None:
+    # botocore ignores AWS_PROFILE for a profile named explicitly.
+    s = settings.resolve({}, profile="dev", environ={**aws_env, "AWS_PROFILE": "nope"})
+    assert s.profile == "dev"
+
+
+def test_a_variable_naming_default_needs_no_section(tmp_path: Path) -> None:
+    env = {
+        "AWS_CONFIG_FILE": str(tmp_path / "none"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none-either"),
+        "AWS_PROFILE": "default",
+        "AWS_REGION": "eu-west-1",
+    }
+    assert settings.resolve({}, environ=env).region == "eu-west-1"
+
+
+def test_no_profiles_at_all_says_so(tmp_path: Path) -> None:
+    env = {
+        "AWS_CONFIG_FILE": str(tmp_path / "none"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none-either"),
+        "AWS_PROFILE": "ci",
+    }
+    with pytest.raises(ConfigError, match=r"in AWS_PROFILE: .*; no profiles there$"):
+        settings.resolve({}, environ=env)
+
+
 @pytest.mark.parametrize(
     "value",
     [
