@@ -170,7 +170,7 @@ def resolve(
         public_registry = naming.public_registry_host(dualstack=True)
     return Settings(
         repo=naming.check_repo(r) if (r := pick(repo, "repo")) is not None else None,
-        regions=_dedupe(naming.check_region(r) for r in region_values),
+        regions=_dedupe(check_region(r, environ) for r in region_values),
         accounts=_dedupe(_accounts(pick(account, "account"))),
         profile=profile_value,
         registry=naming.check_registry(registry) if registry else None,
@@ -181,6 +181,21 @@ def resolve(
         helper=_flag_bool("helper", config.get("helper")) if helper is None else helper,
         public_registry=naming.check_registry(public_registry),
     )
+
+
+def check_region(value: Any, environ: Mapping[str, str] = os.environ) -> str:
+    """``value`` if botocore lists it as a region, or if the escape hatch
+    (``ECR_TASKS_ALLOW_UNKNOWN_REGION=1``) lets a newer region through."""
+    allow = _flag_value(environ.get(naming.ALLOW_UNKNOWN_REGION), naming.ALLOW_UNKNOWN_REGION)
+    return naming.check_known_region(value, allow_unknown=allow)
+
+
+def _flag_value(text: str | None, name: str) -> bool:
+    if text is None or text.lower() in ("", "0", "false", "no", "off"):
+        return False
+    if text.lower() in ("1", "true", "yes", "on"):
+        return True
+    raise BadValue(name, text, "expected 1 or 0")
 
 
 def _check_profile(value: Any, environ: Mapping[str, str]) -> str:

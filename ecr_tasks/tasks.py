@@ -88,6 +88,7 @@ def _host_target(s: settings.Settings, host: str) -> Target:
     if s.registry and host.lower() == s.registry.lower():
         return _one_target(s)
     found = naming.parse_registry_host(host)
+    settings.check_region(found.region)  # a look-alike region in a host is refused too
     if found.public:
         return Target(found.region, public=True, host=found.host)
     return Target(found.region, found.account, host=found.host)

@@ -339,3 +339,32 @@ def test_public_registry_with_dualstack(
     aws_env: dict[str, str], config: dict, expected: str
 ) -> None:
     assert settings.resolve(config, environ=aws_env).public_registry == expected
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        pytest.param(lambda env: ({"region": "eu-wset-1"}, env), id="setting"),
+        pytest.param(lambda env: ({}, {**env, "AWS_REGION": "eu-wset-1"}), id="AWS_REGION"),
+    ],
+)
+def test_an_unknown_region_is_refused_with_the_nearest(aws_env: dict[str, str], where) -> None:
+    config, env = where(aws_env)
+    with pytest.raises(BadValue, match=r"did you mean eu-west-1\?") as raised:
+        settings.resolve(config, environ=env)
+    assert "ECR_TASKS_ALLOW_UNKNOWN_REGION=1" in str(raised.value)
+
+
+@pytest.mark.parametrize("value", ["1", "true", "yes"])
+def test_the_escape_hatch_lets_a_newer_region_through(aws_env: dict[str, str], value: str) -> None:
+    env = {**aws_env, "ECR_TASKS_ALLOW_UNKNOWN_REGION": value}
+    assert settings.resolve({}, region="ap-future-9", environ=env).regions == ["ap-future-9"]
+
+
+def test_the_escape_hatch_takes_1_or_0(aws_env: dict[str, str]) -> None:
+    env = {**aws_env, "ECR_TASKS_ALLOW_UNKNOWN_REGION": "maybe"}
+    with pytest.raises(BadValue, match="invalid ECR_TASKS_ALLOW_UNKNOWN_REGION 'maybe'"):
+        settings.resolve({}, region="eu-west-1", environ=env)
+    off = {**aws_env, "ECR_TASKS_ALLOW_UNKNOWN_REGION": "0"}
+    with pytest.raises(BadValue, match="not a region botocore's data lists"):
+        settings.resolve({}, region="ap-future-9", environ=off)

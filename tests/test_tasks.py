@@ -226,6 +226,43 @@ def test_tag_missing_local_image_is_one_line(fake_aws: type[FakeAws]) -> None:
     assert "\n" not in raised.value.message
 
 
+@pytest.mark.parametrize(
+    ("call", "flags"),
+    [
+        pytest.param(tasks.uri, {"region": "eu-wset-1", "account": ACCOUNT}, id="uri-flag"),
+        pytest.param(
+            tasks.pull,
+            {"image": f"{ACCOUNT}.dkr.ecr.eu-wset-1.amazonaws.com/app:v1"},
+            id="pull-image-host",
+        ),
+        pytest.param(
+            tasks.login,
+            {"registry": [f"{ACCOUNT}.dkr.ecr.eu-wset-1.amazonaws.com"]},
+            id="login-registry-host",
+        ),
+    ],
+)
+def test_an_unknown_region_is_one_line_with_the_nearest(call: Any, flags: dict) -> None:
+    c = make_context()
+    with pytest.raises(Exit) as raised:
+        call(c, **flags)
+    assert raised.value.code == 1
+    assert raised.value.message.startswith(
+        "ecr-tasks: invalid region 'eu-wset-1': not a region botocore's data lists "
+        "(did you mean eu-west-1?); "
+    )
+    assert "\n" not in raised.value.message
+    assert commands(c) == []
+
+
+def test_an_unknown_region_passes_with_the_escape_hatch(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    monkeypatch.setenv("ECR_TASKS_ALLOW_UNKNOWN_REGION", "1")
+    tasks.uri(make_context(), region="ap-future-9", account=ACCOUNT, repo="app")
+    assert capsys.readouterr().out == f"{ACCOUNT}.dkr.ecr.ap-future-9.amazonaws.com/app\n"
+
+
 # -- push ---------------------------------------------------------------------------
 
 
