@@ -209,7 +209,7 @@ def _check_profile(value: Any, environ: Mapping[str, str]) -> str:
     if not awsconfig.profile_exists(value, environ):
         raise ConfigError(
             f"unknown AWS profile {value!r}: not in {awsconfig.config_path(environ)} "
-            f"or {awsconfig.credentials_path(environ)}{_known_profiles(environ)}"
+            f"or {awsconfig.credentials_path(environ)}; profiles there: {_known_profiles(environ)}"
         )
     return value
 
@@ -230,10 +230,9 @@ def _check_profile_variable(environ: Mapping[str, str]) -> None:
         return
     raise ConfigError(
         f"unknown AWS profile {value!r} in {variable}: not in {awsconfig.config_path(environ)} "
-        f"or {awsconfig.credentials_path(environ)}{_known_profiles(environ)}"
+        f"or {awsconfig.credentials_path(environ)}; profiles there: {_known_profiles(environ)}"
     )
 
 
 def _known_profiles(environ: Mapping[str, str]) -> str:
-    names = awsconfig.profile_names(environ)
-    return f"; profiles there: {', '.join(names)}" if names else "; no profiles there"
+    return ", ".join(awsconfig.profile_names(environ)) or "none"

@@ -152,7 +152,7 @@ def test_no_profiles_at_all_says_so(tmp_path: Path) -> None:
         "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none-either"),
         "AWS_PROFILE": "ci",
     }
-    with pytest.raises(ConfigError, match=r"in AWS_PROFILE: .*; no profiles there$"):
+    with pytest.raises(ConfigError, match=r"in AWS_PROFILE: .*; profiles there: none$"):
         settings.resolve({}, environ=env)
 
 
