@@ -22,6 +22,7 @@ from ecr_tasks import authfile
 from ecr_tasks.errors import (
     AuthRejected,
     EngineError,
+    ImageNotFound,
     RepositoryNotFound,
     redact,
     secret_forms,
@@ -102,12 +103,15 @@ def classify(
             f"local image {target} not found: build it first "
             f"({engine} build -t {target} .) or pass --image"
         )
+    if _NO_REPO.search(stderr) and action == "pull":
+        # Nothing to create: a pull only reads (the pull task names the registry).
+        return RepositoryNotFound(f"repository for {target} does not exist in the registry")
     if _NO_REPO.search(stderr):
         return RepositoryNotFound(
             f"repository for {target} not found: create it or use push --create"
         )
     if _MANIFEST_UNKNOWN.search(stderr):
-        return EngineError(f"{target} not found in the registry")
+        return ImageNotFound(f"{target} not found in the registry")
     if _UNREACHABLE.search(stderr):
         return EngineError(f"registry for {target} is unreachable: {detail}")
     return EngineError(f"{engine} {action} {target} failed: {detail or 'no error output'}")

@@ -74,6 +74,10 @@ class RepositoryNotFound(AwsError):
     """The repository does not exist in the registry."""
 
 
+class ImageNotFound(EngineError):
+    """The registry holds no image under the tag or digest asked for."""
+
+
 # How TLS failures read in Python's ssl module and in Go (docker, podman),
 # most precise first: Go wraps the x509 reason in a "tls: ..." sentence.
 # Kept as text: ``re`` compiles them on first use, which a cached answer never reaches.

@@ -18,7 +18,14 @@ from invoke import Collection, task
 from invoke.exceptions import Exit
 
 from ecr_tasks import engine, naming, registry_checks, settings
-from ecr_tasks.errors import BadValue, ConfigError, EcrTasksError, exits_cleanly
+from ecr_tasks.errors import (
+    BadValue,
+    ConfigError,
+    EcrTasksError,
+    ImageNotFound,
+    RepositoryNotFound,
+    exits_cleanly,
+)
 from ecr_tasks.login import Logins, Outcome
 from ecr_tasks.token_source import Target
 
@@ -424,7 +431,16 @@ def pull(
     host = logins.ensure(target)
     the_tag = None if digest else tag or "latest"
     ref = naming.image_ref(host, repo_name, the_tag, digest)
-    out = logins.run(target, host, lambda: engine.run(c, [s.engine, "pull", ref], "pull", ref))
+    try:
+        out = logins.run(target, host, lambda: engine.run(c, [s.engine, "pull", ref], "pull", ref))
+    except RepositoryNotFound:
+        raise RepositoryNotFound(
+            f"repository {repo_name} does not exist in {host}: check the name, account and region"
+        ) from None
+    except ImageNotFound as missing:
+        if the_tag is None or target.public:
+            raise
+        raise _missing_tag(logins, target, repo_name, ref, the_tag) or missing from None
     if out is not None:
         found = re.search(r"Digest: (sha256:[a-f0-9]{64})", out)
         pulled = found.group(1) if found else digest
@@ -434,6 +450,31 @@ def pull(
                 logins.tokens, target, host, repo_name, the_tag
             )
         print(f"Pulled {ref}" + (f" {pulled}" if pulled else ""))
+
+
+#: How many of a repository's tags a pull of a missing tag names.
+TAGS_SHOWN = 5
+
+
+def _missing_tag(
+    logins: Logins, target: Target, repo: str, ref: str, tag: str
+) -> ImageNotFound | None:
+    """The missing tag's line, naming the repository's tags nearest to it;
+    None if they cannot be listed (the engine's line is then enough)."""
+    import difflib
+
+    try:
+        account = target.account or logins.tokens.local_account(target.region)
+        tags = logins.tokens.aws.image_tags(target.region, account, repo, 100)
+    except EcrTasksError:
+        return None
+    if not tags:
+        return ImageNotFound(f"{ref} not found in the registry: {repo} holds no tagged image")
+    nearest = difflib.get_close_matches(tag, tags, n=TAGS_SHOWN, cutoff=0)
+    more = ", ..." if len(tags) > len(nearest) else ""
+    return ImageNotFound(
+        f"{ref} not found in the registry; tags there: {', '.join(nearest)}{more}"
+    )
 
 
 # Imported here, beside the collection it joins: doctor.py owns its task.

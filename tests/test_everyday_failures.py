@@ -107,3 +107,24 @@ def test_create_refused_by_iam(user_env, project, faults):
     )
     result = inv(["push", "--tag", "v1", "--create"], project, user_env)
     assert_one_clear_line(result, "access denied", "CreateRepository")
+
+
+def test_pull_of_a_missing_repository(stack, user_env, project):
+    result = inv(["pull", "--repo", "never/made", "--tag", "v1"], project, user_env)
+    line = assert_one_clear_line(
+        result, f"repository never/made does not exist in {stack.registry}"
+    )
+    assert "push" not in line and "--create" not in line
+
+
+def test_pull_of_a_missing_tag_names_tags_there(user_env, project, tmp_path):
+    make_image("tags-there:v1", user_env, tmp_path)
+    pushed = inv(
+        ["push", "--repo", "tags-there", "--create", "--tag", "v1", "--tag", "v2"],
+        project,
+        user_env,
+    )
+    assert pushed.returncode == 0, pushed.stderr
+    result = inv(["pull", "--repo", "tags-there", "--tag", "v9"], project, user_env)
+    line = assert_one_clear_line(result, "tags-there:v9 not found in the registry; tags there: ")
+    assert line.split("tags there: ")[1] in ("v1, v2", "v2, v1")

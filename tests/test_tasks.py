@@ -548,7 +548,72 @@ def test_pull_missing_tag_is_one_line(fake_aws: type[FakeAws]) -> None:
     )
     with pytest.raises(Exit) as raised:
         tasks.pull(c, repo="app", tag="v9")
+    assert raised.value.message == (
+        f"ecr-tasks: {REGISTRY}/app:v9 not found in the registry: app holds no tagged image"
+    )
+
+
+MANIFEST_UNKNOWN = Result(
+    exited=1,
+    stderr="Error response from daemon: manifest for x not found: "
+    "manifest unknown: Requested image not found",
+)
+
+
+def test_pull_missing_tag_names_the_nearest_tags_there(
+    fake_aws: type[FakeAws], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    there = ["latest", "old", "release-2024", "v1", "v10", "v2", "v8"]
+    monkeypatch.setattr(FakeAws, "image_tags", lambda self, *args: there)
+    c = make_context(run=MANIFEST_UNKNOWN, registry=REGISTRY, **WHERE)
+    with pytest.raises(Exit) as raised:
+        tasks.pull(c, repo="app", tag="v9")
+    assert raised.value.code == 1
+    message = raised.value.message
+    assert message.startswith(
+        f"ecr-tasks: {REGISTRY}/app:v9 not found in the registry; tags there: "
+    )
+    listed = message.split("tags there: ")[1].removesuffix(", ...").split(", ")
+    assert len(listed) == 5 and set(listed) <= set(there)
+    assert set(listed[:4]) == {"v1", "v2", "v8", "v10"}  # the nearest first
+    assert message.endswith(", ...")
+    assert "\n" not in message
+
+
+def test_pull_missing_tag_when_tags_cannot_be_listed_is_the_plain_line(
+    fake_aws: type[FakeAws], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refused(self: FakeAws, *args: Any) -> list:
+        raise aws.AwsError("access denied to ListImages in eu-west-1 (AccessDeniedException)")
+
+    monkeypatch.setattr(FakeAws, "image_tags", refused)
+    c = make_context(run=MANIFEST_UNKNOWN, registry=REGISTRY, **WHERE)
+    with pytest.raises(Exit) as raised:
+        tasks.pull(c, repo="app", tag="v9")
     assert raised.value.message == f"ecr-tasks: {REGISTRY}/app:v9 not found in the registry"
+
+
+def test_pull_from_a_missing_repository_names_the_registry_and_gives_no_push_advice(
+    fake_aws: type[FakeAws],
+) -> None:
+    c = make_context(
+        run=Result(
+            exited=1,
+            stderr="Error response from daemon: repository 127.0.0.1:5000/app not found: "
+            "name unknown: The repository with name 'app' does not exist in the registry "
+            f"with id '{ACCOUNT}'",
+        ),
+        registry=REGISTRY,
+        **WHERE,
+    )
+    with pytest.raises(Exit) as raised:
+        tasks.pull(c, repo="app", tag="v1")
+    assert raised.value.code == 1
+    assert raised.value.message == (
+        f"ecr-tasks: repository app does not exist in {REGISTRY}: "
+        "check the name, account and region"
+    )
+    assert not [call for call in _aws_calls() if call[0] == "image_tags"]
 
 
 # -- login ---------------------------------------------------------------------------------
