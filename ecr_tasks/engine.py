@@ -201,6 +201,26 @@ def run(
     return out
 
 
+def image_exists(c: Any, engine: str, ref: str) -> bool:
+    """Whether the engine holds a local image named ``ref`` (asked quietly)."""
+    argv = [engine, "image", "inspect", ref]
+    try:
+        result = c.run(command_line(argv), warn=True, hide="both", pty=False, in_stream=False)
+    except FileNotFoundError:
+        return False  # the tag that follows says the engine is missing
+    return result is not None and result.exited == 0
+
+
+def untag(c: Any, engine: str, refs: Sequence[str]) -> None:
+    """Remove the local names ``refs``, best-effort: another name keeps the image."""
+    for ref in refs:
+        argv = [engine, "image", "rm", ref]
+        try:
+            c.run(command_line(argv), warn=True, hide="both", pty=False, in_stream=False)
+        except FileNotFoundError:
+            return
+
+
 def pushed_digests(output: str) -> dict[str, str]:
     """``{tag: digest}`` from ``docker push`` output."""
     return {m["tag"]: m["digest"] for m in _DIGEST_LINE.finditer(output)}

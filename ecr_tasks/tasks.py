@@ -274,6 +274,24 @@ def _tag_all(
     return refs
 
 
+def _new_names(
+    c: Any, s: settings.Settings, host: str, tags: list[str], image: str | None
+) -> list[str]:
+    """The registry names a push would tag that the engine does not hold yet:
+    the ones to remove again if the push fails. None under ``--dry``, and
+    none when the source may be a bare image id, which our name alone might
+    keep (removing it would remove the image)."""
+    if c.config.run.dry or (image is not None and _maybe_image_id(image)):
+        return []
+    refs = [naming.image_ref(host, _need_repo(s), t) for t in tags]
+    return [ref for ref in refs if not engine.image_exists(c, s.engine, ref)]
+
+
+def _maybe_image_id(image: str) -> bool:
+    name = image.removeprefix("sha256:")
+    return image.startswith("sha256:") or bool(re.fullmatch(r"[0-9a-f]{4,64}", name))
+
+
 @task(iterable=["tag"], help=_IMAGE_FLAGS, auto_shortflags=False)
 @exits_cleanly
 def tag(
@@ -341,7 +359,9 @@ def push(
 
     Nothing is lost silently: a tag that holds a multi-platform image index
     is not pushed over without ``--force``, and ``--create`` flags that an
-    existing repository does not match stop the push before it starts.
+    existing repository does not match stop the push before it starts. A
+    push that fails removes the registry names it gave local images; names
+    the engine held before are left alone.
     """
     tags = _need_tags(tag)
     s = _settings(c, repo=repo, region=region, account=account, profile=profile)
@@ -371,13 +391,19 @@ def push(
             tokens, target, host, repo_name, tags, locked=locked, force=force
         )
     host = logins.ensure(target)
-    refs = _tag_all(c, s, host, tags, image)
+    made = _new_names(c, s, host, tags, image)
     pushed: dict[str, str | None] = {}
-    for the_tag, ref in zip(tags, refs, strict=True):
-        push_it = functools.partial(engine.run, c, [s.engine, "push", ref], "push", ref)
-        out = logins.run(target, host, push_it)
-        if out is not None:
-            pushed[ref] = engine.pushed_digests(out).get(the_tag)
+    try:
+        refs = _tag_all(c, s, host, tags, image)
+        for the_tag, ref in zip(tags, refs, strict=True):
+            push_it = functools.partial(engine.run, c, [s.engine, "push", ref], "push", ref)
+            out = logins.run(target, host, push_it)
+            if out is not None:
+                pushed[ref] = engine.pushed_digests(out).get(the_tag)
+    except EcrTasksError:
+        # A failed push leaves no registry-named tags of its own making behind.
+        engine.untag(c, s.engine, made)
+        raise
     if not no_verify:
         tag_of = dict(zip(refs, tags, strict=True))
         pushed = registry_checks.verify_digests(tokens, target, host, repo_name, tag_of, pushed)

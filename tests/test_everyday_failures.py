@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import assert_one_clear_line, inv, make_image, project_dir
+from tests.conftest import assert_one_clear_line, docker, inv, make_image, project_dir
 
 pytestmark = pytest.mark.e2e
 
@@ -128,3 +128,17 @@ def test_pull_of_a_missing_tag_names_tags_there(user_env, project, tmp_path):
     result = inv(["pull", "--repo", "tags-there", "--tag", "v9"], project, user_env)
     line = assert_one_clear_line(result, "tags-there:v9 not found in the registry; tags there: ")
     assert line.split("tags there: ")[1] in ("v1, v2", "v2, v1")
+
+
+def test_a_failed_push_leaves_no_registry_names_it_made(stack, user_env, project, tmp_path):
+    make_image("not-created:v1", user_env, tmp_path)
+    kept = f"{stack.registry}/not-created:mine"
+    docker(["tag", "not-created:v1", kept], user_env)  # the user's own, from before
+    result = inv(
+        ["push", "--repo", "not-created", "--tag", "v1", "--tag", "mine"], project, user_env
+    )
+    assert_one_clear_line(result, "not-created")
+    made = docker(["image", "inspect", f"{stack.registry}/not-created:v1"], user_env, check=False)
+    assert made.returncode != 0, "the name the failed push made is still there"
+    assert docker(["image", "inspect", kept], user_env, check=False).returncode == 0
+    assert docker(["image", "inspect", "not-created:v1"], user_env, check=False).returncode == 0

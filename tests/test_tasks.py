@@ -266,8 +266,14 @@ def test_an_unknown_region_passes_with_the_escape_hatch(
 # -- push ---------------------------------------------------------------------------
 
 
+def _inspect(host: str, repo: str, tags: list[str], exited: int = 1) -> dict[str, Result]:
+    """The push's question whether each registry name exists locally: no, by default."""
+    return {f"docker image inspect {host}/{repo}:{t}": Result(exited=exited) for t in tags}
+
+
 def _push_run(host: str, repo: str, tags: list[str], source: str, digests: dict) -> dict:
-    run: dict[str, Any] = {f"docker tag {source} {host}/{repo}:{t}": Result() for t in tags}
+    run: dict[str, Any] = _inspect(host, repo, tags)
+    run |= {f"docker tag {source} {host}/{repo}:{t}": Result() for t in tags}
     for t in tags:
         ref = f"{host}/{repo}:{t}"
         run[f"docker push {ref}"] = Result(stdout=push_output(ref, t, digests[t]))
@@ -281,6 +287,8 @@ def test_push_no_verify(fake_aws: type[FakeAws], capsys: pytest.CaptureFixture) 
     c = make_context(run=run, registry=REGISTRY, **WHERE)
     tasks.push(c, tag=["v1", "latest"], repo="my-app", no_verify=True)
     assert commands(c) == [
+        f"docker image inspect {REGISTRY}/my-app:v1",
+        f"docker image inspect {REGISTRY}/my-app:latest",
         f"docker tag my-app:v1 {REGISTRY}/my-app:v1",
         f"docker tag my-app:v1 {REGISTRY}/my-app:latest",
         f"docker push {REGISTRY}/my-app:v1",
@@ -295,7 +303,7 @@ def test_push_image_flag(fake_aws: type[FakeAws], capsys: pytest.CaptureFixture)
     run = _push_run(ECR_HOST, "app", ["v1"], "build:123", {"v1": OTHER_DIGEST})
     c = make_context(run=run, **WHERE)
     tasks.push(c, tag=["v1"], image="build:123", repo="app", no_verify=True)
-    assert commands(c)[0] == f"docker tag build:123 {ECR_HOST}/app:v1"
+    assert commands(c)[1] == f"docker tag build:123 {ECR_HOST}/app:v1"
     assert capsys.readouterr().out == f"Pushed {ECR_HOST}/app:v1 {OTHER_DIGEST}\n"
 
 
@@ -330,6 +338,7 @@ def test_push_without_reported_digest_and_no_verify(
     # podman prints no digest; with --no-verify nobody is asked, and the push
     # that did succeed is not turned into a failure.
     run = {
+        f"podman image inspect {REGISTRY}/app:v1": Result(exited=125),
         f"podman tag app:v1 {REGISTRY}/app:v1": Result(),
         f"podman push {REGISTRY}/app:v1": Result(stdout="Writing manifest to image destination\n"),
     }
@@ -346,6 +355,7 @@ def test_push_without_reported_digest_takes_the_registrys(
         registry_api, "manifest_digest", lambda host, repo, ref, *a: asked.append(ref) or DIGEST
     )
     run = {
+        f"podman image inspect {REGISTRY}/app:v1": Result(exited=125),
         f"podman tag app:v1 {REGISTRY}/app:v1": Result(),
         f"podman push {REGISTRY}/app:v1": Result(stdout="Writing manifest to image destination\n"),
     }
@@ -464,12 +474,18 @@ def test_push_logs_in_again_once_when_the_registry_rejects_a_cached_token(
     capsys.readouterr()
     rejected = Result(exited=1, stderr="unauthorized: authentication required")
     run = {
+        f"docker image inspect {ref}": Result(exited=1),
         f"docker tag app:v1 {ref}": Result(),
         f"docker push {ref}": [rejected, Result(stdout=push_output(ref, "v1"))],
     }
     c = make_context(run=run, registry=REGISTRY, **WHERE)
     tasks.push(c, tag=["v1"], repo="app", no_verify=True)
-    assert commands(c) == [f"docker tag app:v1 {ref}", f"docker push {ref}", f"docker push {ref}"]
+    assert commands(c) == [
+        f"docker image inspect {ref}",
+        f"docker tag app:v1 {ref}",
+        f"docker push {ref}",
+        f"docker push {ref}",
+    ]
     # login's, push's own (the fake engine stores nothing), then one more with a new token.
     assert [argv for argv, _ in offline.calls] == [
         ["docker", "login", "--username", "AWS", "--password-stdin", REGISTRY]
@@ -483,11 +499,21 @@ def test_a_token_fresh_from_aws_that_the_registry_rejects_is_not_fetched_again(
 ) -> None:
     ref = f"{REGISTRY}/app:v1"
     rejected = Result(exited=1, stderr="unauthorized: authentication required")
-    run = {f"docker tag app:v1 {ref}": Result(), f"docker push {ref}": rejected}
+    run = {
+        f"docker image inspect {ref}": Result(exited=1),
+        f"docker tag app:v1 {ref}": Result(),
+        f"docker push {ref}": rejected,
+        f"docker image rm {ref}": Result(),
+    }
     c = make_context(run=run, registry=REGISTRY, **WHERE)
     with pytest.raises(Exit, match="registry rejected the credentials"):
         tasks.push(c, tag=["v1"], repo="app", no_verify=True)
-    assert commands(c) == [f"docker tag app:v1 {ref}", f"docker push {ref}"]
+    assert commands(c) == [
+        f"docker image inspect {ref}",
+        f"docker tag app:v1 {ref}",
+        f"docker push {ref}",
+        f"docker image rm {ref}",  # the name this push made goes again
+    ]
     assert len(_aws_calls()) == 1
 
 
@@ -496,10 +522,12 @@ def test_push_rejected_twice_is_one_line(
 ) -> None:
     ref = f"{REGISTRY}/app:v1"
     run = {
+        f"docker image inspect {ref}": Result(exited=1),
         f"docker tag app:v1 {ref}": Result(),
         f"docker push {ref}": Result(
             exited=1, stderr="denied: Your authorization token has expired."
         ),
+        f"docker image rm {ref}": Result(),
     }
     tasks.login(make_context(registry=REGISTRY, **WHERE))  # a cached token, then refused
     with pytest.raises(Exit) as raised:
@@ -513,6 +541,40 @@ def test_push_rejected_twice_is_one_line(
     # login's, push's own, and one with a fresh token after the refusal; no more.
     assert len(offline.calls) == 3
     assert len(_aws_calls()) == 2
+
+
+def test_a_failed_push_removes_only_the_names_it_made(fake_aws: type[FakeAws]) -> None:
+    made, kept = f"{REGISTRY}/app:v1", f"{REGISTRY}/app:latest"
+    refused = Result(exited=1, stderr="name unknown: The repository with name 'app' does not exist")
+    run = {
+        f"docker image inspect {made}": Result(exited=1),
+        f"docker image inspect {kept}": Result(),  # the user's own, from before
+        f"docker tag app:v1 {made}": Result(),
+        f"docker tag app:v1 {kept}": Result(),
+        f"docker push {made}": refused,
+        f"docker image rm {made}": Result(),
+    }
+    c = make_context(run=run, registry=REGISTRY, **WHERE)
+    with pytest.raises(Exit) as raised:
+        tasks.push(c, tag=["v1", "latest"], repo="app", no_verify=True)
+    assert raised.value.code == 1
+    assert "\n" not in raised.value.message
+    assert raised.value.message.startswith(f"ecr-tasks: repository for {made} not found")
+    assert commands(c)[-1] == f"docker image rm {made}"
+    assert f"docker image rm {kept}" not in commands(c)
+
+
+def test_a_failed_push_of_a_bare_image_id_removes_nothing(fake_aws: type[FakeAws]) -> None:
+    # Our name may be the only one an image id has: removing it would remove the image.
+    ref = f"{REGISTRY}/app:v1"
+    run = {
+        f"docker tag 3f2a9c1b7d0e {ref}": Result(),
+        f"docker push {ref}": Result(exited=1, stderr="something odd"),
+    }
+    c = make_context(run=run, registry=REGISTRY, **WHERE)
+    with pytest.raises(Exit, match=r"docker push .* failed: something odd"):
+        tasks.push(c, tag=["v1"], image="3f2a9c1b7d0e", repo="app", no_verify=True)
+    assert commands(c) == [f"docker tag 3f2a9c1b7d0e {ref}", f"docker push {ref}"]
 
 
 # -- pull --------------------------------------------------------------------------------
