@@ -17,7 +17,7 @@ from typing import Any, cast
 from invoke import Collection, task
 from invoke.exceptions import Exit
 
-from ecr_tasks import engine, naming, registry_checks, settings
+from ecr_tasks import configfile, engine, naming, registry_checks, settings
 from ecr_tasks.errors import (
     BadValue,
     ConfigError,
@@ -28,6 +28,10 @@ from ecr_tasks.errors import (
 )
 from ecr_tasks.login import Logins, Outcome
 from ecr_tasks.token_source import Target
+
+# Under inv, invoke reads the project's invoke.yaml after importing this
+# module and before any task runs: its errors then end in one line too.
+configfile.install_excepthook()
 
 # Long flags only: invoke would hand out single letters by argument order,
 # so -r would mean --region in one task and --repo in the next.
