@@ -11,7 +11,7 @@ import json
 import re
 from collections import namedtuple
 
-from ecr_tasks.errors import BadValue, NotEcrHost
+from ecr_tasks.errors import BadValue, NotEcrHost, UnknownRegion
 
 TYPE_CHECKING = False  # typing is not loaded when the credential helper parses a host
 if TYPE_CHECKING:
@@ -134,13 +134,7 @@ def check_known_region(value: object, allow_unknown: bool = False) -> str:
     import difflib  # only for a name that is not listed
 
     near = difflib.get_close_matches(text, listed, n=1)
-    guess = f" (did you mean {near[0]}?)" if near else ""
-    raise BadValue(
-        "region",
-        value,
-        f"not a region botocore's data lists{guess}; for a region newer than the "
-        f"installed botocore, set {ALLOW_UNKNOWN_REGION}=1",
-    )
+    raise UnknownRegion(value, near[0] if near else None)
 
 
 def known_regions() -> list[str]:

@@ -195,7 +195,7 @@ def _flag_value(text: str | None, name: str) -> bool:
         return False
     if text.lower() in ("1", "true", "yes", "on"):
         return True
-    raise BadValue(name, text, "expected 1 or 0")
+    raise ConfigError(f"invalid {name} {text!r}: expected 1 or 0")
 
 
 def _check_profile(value: Any, environ: Mapping[str, str]) -> str:

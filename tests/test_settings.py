@@ -363,7 +363,7 @@ def test_the_escape_hatch_lets_a_newer_region_through(aws_env: dict[str, str], v
 
 def test_the_escape_hatch_takes_1_or_0(aws_env: dict[str, str]) -> None:
     env = {**aws_env, "ECR_TASKS_ALLOW_UNKNOWN_REGION": "maybe"}
-    with pytest.raises(BadValue, match="invalid ECR_TASKS_ALLOW_UNKNOWN_REGION 'maybe'"):
+    with pytest.raises(ConfigError, match="invalid ECR_TASKS_ALLOW_UNKNOWN_REGION 'maybe'"):
         settings.resolve({}, region="eu-west-1", environ=env)
     off = {**aws_env, "ECR_TASKS_ALLOW_UNKNOWN_REGION": "0"}
     with pytest.raises(BadValue, match="not a region botocore's data lists"):
