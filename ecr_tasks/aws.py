@@ -114,6 +114,20 @@ class Aws:
         found: dict[str, Any] = answer["repositories"][0]
         return found
 
+    def image_tags(
+        self, region: str, account: str | None, repo: str, limit: int = 100
+    ) -> list[str]:
+        """Up to ``limit`` tags of ``repo``, from one ListImages call, sorted."""
+        with translate_errors(region=region, repo=repo):
+            answer = self.client("ecr", region).list_images(
+                repositoryName=repo,
+                filter={"tagStatus": "TAGGED"},
+                maxResults=max(1, min(limit, 1000)),
+                **({"registryId": account} if account else {}),
+            )
+        tags = {image["imageTag"] for image in answer.get("imageIds", []) if image.get("imageTag")}
+        return sorted(tags)[:limit]
+
     def create_repository(
         self,
         region: str,

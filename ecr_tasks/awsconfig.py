@@ -60,6 +60,19 @@ def profile_settings(
     return merged if found else None
 
 
+def profile_names(environ: Mapping[str, str] = os.environ) -> list[str]:
+    """Every profile the two files name, sorted: ``[profile NAME]`` (and
+    ``[default]``) in the config file, ``[NAME]`` in the credentials file."""
+    names = set(_read(credentials_path(environ)).sections())
+    for section in _read(config_path(environ)).sections():
+        kind, _, name = section.partition(" ")
+        if kind == "profile" and name.strip():
+            names.add(name.strip())
+        elif section == "default":
+            names.add(section)
+    return sorted(names)
+
+
 def profile_exists(profile: str, environ: Mapping[str, str] = os.environ) -> bool:
     return profile_settings(profile, environ) is not None
 

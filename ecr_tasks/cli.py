@@ -16,6 +16,7 @@ from invoke import Program
 from invoke.config import AmbiguousMergeError
 from invoke.util import yaml
 
+from ecr_tasks import configfile
 from ecr_tasks._version import __version__
 from ecr_tasks.tasks import ns
 
@@ -62,8 +63,7 @@ def main(argv: list[str] | None = None) -> None:
     except (AmbiguousMergeError, yaml.YAMLError) as error:
         # A malformed invoke.yaml (``ecr: 5``, a map where a value belongs, bad
         # YAML) fails inside invoke's config loading, before any task runs.
-        detail = " ".join(str(error).split())
-        print(f"{NAME}: invalid invoke configuration: {detail}", file=sys.stderr)
+        print(configfile.describe(error), file=sys.stderr)
         sys.exit(1)
     except BrokenPipeError:
         # The reader left early (``ecr-tasks --list | head``): not our error,

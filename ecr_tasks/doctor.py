@@ -376,7 +376,10 @@ def check_logins(
         detail = f"{path} names credential helpers that are not on PATH: {'; '.join(missing)}"
         checks.append(Check("engine logins", FAIL, detail, MISSING_HINT))
     else:
-        hint = "inv login --helper stores no password for ECR registries" if plain else ""
+        # Only for ECR's own names: the helper cannot answer for a proxy or the
+        # stand-in's default mode (ecr.registry), whose logins stay plain.
+        ecr_plain = [name for name in plain if _region(name)]
+        hint = "inv login --helper stores no password for ECR registries" if ecr_plain else ""
         detail = f"{'; '.join(parts) or 'nothing stored'} ({path})"
         checks.append(Check("engine logins", OK, detail, hint))
 

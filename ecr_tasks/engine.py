@@ -22,6 +22,7 @@ from ecr_tasks import authfile
 from ecr_tasks.errors import (
     AuthRejected,
     EngineError,
+    ImageNotFound,
     RepositoryNotFound,
     redact,
     secret_forms,
@@ -100,14 +101,17 @@ def classify(
     if _NO_LOCAL_IMAGE.search(stderr) and action in ("tag", "push"):
         return EngineError(
             f"local image {target} not found: build it first "
-            f"(docker build -t {target} .) or pass --image"
+            f"({engine} build -t {target} .) or pass --image"
         )
+    if _NO_REPO.search(stderr) and action == "pull":
+        # Nothing to create: a pull only reads (the pull task names the registry).
+        return RepositoryNotFound(f"repository for {target} does not exist in the registry")
     if _NO_REPO.search(stderr):
         return RepositoryNotFound(
             f"repository for {target} not found: create it or use push --create"
         )
     if _MANIFEST_UNKNOWN.search(stderr):
-        return EngineError(f"{target} not found in the registry")
+        return ImageNotFound(f"{target} not found in the registry")
     if _UNREACHABLE.search(stderr):
         return EngineError(f"registry for {target} is unreachable: {detail}")
     return EngineError(f"{engine} {action} {target} failed: {detail or 'no error output'}")
@@ -195,6 +199,26 @@ def run(
         raise classify(argv[0], action, result.stderr, target)
     out: str = result.stdout
     return out
+
+
+def image_exists(c: Any, engine: str, ref: str) -> bool:
+    """Whether the engine holds a local image named ``ref`` (asked quietly)."""
+    argv = [engine, "image", "inspect", ref]
+    try:
+        result = c.run(command_line(argv), warn=True, hide="both", pty=False, in_stream=False)
+    except FileNotFoundError:
+        return False  # the tag that follows says the engine is missing
+    return result is not None and result.exited == 0
+
+
+def untag(c: Any, engine: str, refs: Sequence[str]) -> None:
+    """Remove the local names ``refs``, best-effort: another name keeps the image."""
+    for ref in refs:
+        argv = [engine, "image", "rm", ref]
+        try:
+            c.run(command_line(argv), warn=True, hide="both", pty=False, in_stream=False)
+        except FileNotFoundError:
+            return
 
 
 def pushed_digests(output: str) -> dict[str, str]:

@@ -54,6 +54,20 @@ class NotEcrHost(BadValue):
         )
 
 
+class UnknownRegion(BadValue):
+    """A region name of the right shape that botocore's partition table does not list."""
+
+    def __init__(self, region: object, near: str | None) -> None:
+        self.what = "region"
+        self.value = region
+        guess = f" (did you mean {near}?)" if near else ""
+        EcrTasksError.__init__(
+            self,
+            f"invalid region {region!r}: not a region botocore's data lists{guess}; for a region"
+            " newer than the installed botocore, set ECR_TASKS_ALLOW_UNKNOWN_REGION=1",
+        )
+
+
 class ConfigError(EcrTasksError):
     """Something needed is not set: a region, credentials, a profile."""
 
@@ -72,6 +86,10 @@ class AuthRejected(EngineError):
 
 class RepositoryNotFound(AwsError):
     """The repository does not exist in the registry."""
+
+
+class ImageNotFound(EngineError):
+    """The registry holds no image under the tag or digest asked for."""
 
 
 # How TLS failures read in Python's ssl module and in Go (docker, podman),

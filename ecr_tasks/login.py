@@ -92,6 +92,8 @@ class Logins:
         so a task that logs in by itself runs no engine command when the
         engine already holds it.
         """
+        if self.settings.helper:
+            self.refuse_helper_for(target)
         if self.dry:
             host = self.host(target) or self.registry(target.region)
             self._show_login(host)
@@ -118,6 +120,11 @@ class Logins:
 
     def login(self, targets: list[Target]) -> list[Outcome]:
         """Log the engine in to every target; one outcome per target."""
+        if self.settings.helper:
+            # Refused before any token is fetched or cached: the helper could
+            # never answer for a host that is not one of ECR's own names.
+            for target in targets:
+                self.refuse_helper_for(target)
         if self.dry:
             # No AWS call and no engine call: show what would run.
             for target in targets:
@@ -212,6 +219,15 @@ class Logins:
         else:
             engine.login(self.c, self.settings.engine, host, "AWS", "", self.auth_file)
 
+    def refuse_helper_for(self, target: Target) -> None:
+        """Stop ``--helper`` for a target whose host an override names
+        (``ecr.registry``, ``ecr.public_registry``) when that host is not an ECR name."""
+        if target.host:
+            return  # parsed as an ECR host already
+        host = self.settings.public_registry if target.public else self.settings.registry
+        if host:
+            _need_ecr_host(host)
+
     def _use_helper(self, host: str) -> None:
         """Point the engine's credHelpers at ``docker-credential-ecr-tasks`` for ``host``.
 
@@ -219,13 +235,7 @@ class Logins:
         the name, so an ``ecr.registry`` override (a proxy, a stand-in) cannot
         be served. The program must be where the engine can run it.
         """
-        try:
-            naming.parse_registry_host(host)
-        except BadValue:
-            raise ConfigError(
-                f"--helper needs an ECR registry host, and {host} (ecr.registry) is not"
-                " one: log in without --helper"
-            ) from None
+        _need_ecr_host(host)
         if shutil.which(naming.HELPER_PROGRAM, path=self.tokens.environ.get("PATH")) is None:
             raise EngineError(
                 f"{naming.HELPER_PROGRAM} not found on PATH: install ecr-tasks where the"
@@ -244,3 +254,14 @@ class Logins:
             except EcrTasksError as error:
                 results[target] = error
         return results
+
+
+def _need_ecr_host(host: str) -> None:
+    """Refuse ``--helper`` for ``host`` unless it is one of ECR's own names."""
+    try:
+        naming.parse_registry_host(host)
+    except BadValue:
+        raise ConfigError(
+            f"--helper needs ECR's real registry host names, and {host} (ecr.registry) is not"
+            " one: log in without --helper, or run the stand-in with --real-hosts"
+        ) from None

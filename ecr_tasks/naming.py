@@ -11,7 +11,7 @@ import json
 import re
 from collections import namedtuple
 
-from ecr_tasks.errors import BadValue, NotEcrHost
+from ecr_tasks.errors import BadValue, NotEcrHost, UnknownRegion
 
 TYPE_CHECKING = False  # typing is not loaded when the credential helper parses a host
 if TYPE_CHECKING:
@@ -113,6 +113,38 @@ def check_region(value: object) -> str:
             "region", value, "expected an AWS region name such as us-east-1 or cn-north-1"
         )
     return text
+
+
+#: Set to 1 to accept a region botocore's data does not list yet (a region
+#: newer than the installed botocore), when its partition's pattern claims it.
+ALLOW_UNKNOWN_REGION = "ECR_TASKS_ALLOW_UNKNOWN_REGION"
+
+
+def check_known_region(value: object, allow_unknown: bool = False) -> str:
+    """Return ``value`` if botocore's partition table lists it as a region.
+
+    A partition's pattern alone accepts typos (``eu-wset-1``), so the name
+    must be listed; the nearest listed name is suggested. ``allow_unknown``
+    lets through any name :func:`check_region` accepts.
+    """
+    text = check_region(value)
+    listed = known_regions()
+    if allow_unknown or text in listed:
+        return text
+    import difflib  # only for a name that is not listed
+
+    near = difflib.get_close_matches(text, listed, n=1)
+    raise UnknownRegion(value, near[0] if near else None)
+
+
+def known_regions() -> list[str]:
+    """Every region botocore's partition table lists, pseudo-regions left out."""
+    return sorted(
+        region
+        for partition in _partition_table()
+        for region in partition.get("regions", {})
+        if REGION_RE.fullmatch(region)
+    )
 
 
 def check_registry(value: object) -> str:

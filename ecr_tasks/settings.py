@@ -150,6 +150,8 @@ def resolve(
     profile_value = pick(profile, "profile")
     if profile_value is not None:
         profile_value = _check_profile(profile_value, environ)
+    else:
+        _check_profile_variable(environ)
 
     region_values = _as_list(pick(region, "region"))
     if not region_values:
@@ -168,7 +170,7 @@ def resolve(
         public_registry = naming.public_registry_host(dualstack=True)
     return Settings(
         repo=naming.check_repo(r) if (r := pick(repo, "repo")) is not None else None,
-        regions=_dedupe(naming.check_region(r) for r in region_values),
+        regions=_dedupe(check_region(r, environ) for r in region_values),
         accounts=_dedupe(_accounts(pick(account, "account"))),
         profile=profile_value,
         registry=naming.check_registry(registry) if registry else None,
@@ -179,6 +181,21 @@ def resolve(
         helper=_flag_bool("helper", config.get("helper")) if helper is None else helper,
         public_registry=naming.check_registry(public_registry),
     )
+
+
+def check_region(value: Any, environ: Mapping[str, str] = os.environ) -> str:
+    """``value`` if botocore lists it as a region, or if the escape hatch
+    (``ECR_TASKS_ALLOW_UNKNOWN_REGION=1``) lets a newer region through."""
+    allow = _flag_value(environ.get(naming.ALLOW_UNKNOWN_REGION), naming.ALLOW_UNKNOWN_REGION)
+    return naming.check_known_region(value, allow_unknown=allow)
+
+
+def _flag_value(text: str | None, name: str) -> bool:
+    if text is None or text.lower() in ("", "0", "false", "no", "off"):
+        return False
+    if text.lower() in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigError(f"invalid {name} {text!r}: expected 1 or 0")
 
 
 def _check_profile(value: Any, environ: Mapping[str, str]) -> str:
@@ -192,6 +209,30 @@ def _check_profile(value: Any, environ: Mapping[str, str]) -> str:
     if not awsconfig.profile_exists(value, environ):
         raise ConfigError(
             f"unknown AWS profile {value!r}: not in {awsconfig.config_path(environ)} "
-            f"or {awsconfig.credentials_path(environ)}"
+            f"or {awsconfig.credentials_path(environ)}; profiles there: {_known_profiles(environ)}"
         )
     return value
+
+
+#: The variables botocore takes a profile name from, in its order.
+PROFILE_VARIABLES = ("AWS_DEFAULT_PROFILE", "AWS_PROFILE")
+
+
+def _check_profile_variable(environ: Mapping[str, str]) -> None:
+    """Check the profile an AWS variable names, as ``--profile`` is checked,
+    before botocore reads it and fails with a sentence of its own."""
+    variable = next((name for name in PROFILE_VARIABLES if environ.get(name)), None)
+    if variable is None:
+        return
+    value = environ[variable]
+    # botocore needs no section for "default": it then has no settings at all.
+    if value == "default" or awsconfig.profile_exists(value, environ):
+        return
+    raise ConfigError(
+        f"unknown AWS profile {value!r} in {variable}: not in {awsconfig.config_path(environ)} "
+        f"or {awsconfig.credentials_path(environ)}; profiles there: {_known_profiles(environ)}"
+    )
+
+
+def _known_profiles(environ: Mapping[str, str]) -> str:
+    return ", ".join(awsconfig.profile_names(environ)) or "none"

@@ -18,7 +18,14 @@ from invoke import Collection, task
 from invoke.exceptions import Exit
 
 from ecr_tasks import engine, naming, registry_checks, settings
-from ecr_tasks.errors import BadValue, ConfigError, EcrTasksError, exits_cleanly
+from ecr_tasks.errors import (
+    BadValue,
+    ConfigError,
+    EcrTasksError,
+    ImageNotFound,
+    RepositoryNotFound,
+    exits_cleanly,
+)
 from ecr_tasks.login import Logins, Outcome
 from ecr_tasks.token_source import Target
 
@@ -88,6 +95,7 @@ def _host_target(s: settings.Settings, host: str) -> Target:
     if s.registry and host.lower() == s.registry.lower():
         return _one_target(s)
     found = naming.parse_registry_host(host)
+    settings.check_region(found.region)  # a look-alike region in a host is refused too
     if found.public:
         return Target(found.region, public=True, host=found.host)
     return Target(found.region, found.account, host=found.host)
@@ -266,6 +274,24 @@ def _tag_all(
     return refs
 
 
+def _new_names(
+    c: Any, s: settings.Settings, host: str, tags: list[str], image: str | None
+) -> list[str]:
+    """The registry names a push would tag that the engine does not hold yet:
+    the ones to remove again if the push fails. None under ``--dry``, and
+    none when the source may be a bare image id, which our name alone might
+    keep (removing it would remove the image)."""
+    if c.config.run.dry or (image is not None and _maybe_image_id(image)):
+        return []
+    refs = [naming.image_ref(host, _need_repo(s), t) for t in tags]
+    return [ref for ref in refs if not engine.image_exists(c, s.engine, ref)]
+
+
+def _maybe_image_id(image: str) -> bool:
+    name = image.removeprefix("sha256:")
+    return image.startswith("sha256:") or bool(re.fullmatch(r"[0-9a-f]{4,64}", name))
+
+
 @task(iterable=["tag"], help=_IMAGE_FLAGS, auto_shortflags=False)
 @exits_cleanly
 def tag(
@@ -333,7 +359,9 @@ def push(
 
     Nothing is lost silently: a tag that holds a multi-platform image index
     is not pushed over without ``--force``, and ``--create`` flags that an
-    existing repository does not match stop the push before it starts.
+    existing repository does not match stop the push before it starts. A
+    push that fails removes the registry names it gave local images; names
+    the engine held before are left alone.
     """
     tags = _need_tags(tag)
     s = _settings(c, repo=repo, region=region, account=account, profile=profile)
@@ -347,6 +375,8 @@ def push(
         raise ConfigError("--immutable, --scan-on-push and --kms-key only apply with --create")
     logins = Logins(c, s)
     tokens, repo_name, target = logins.tokens, _need_repo(s), _one_target(s)
+    if s.helper:
+        logins.refuse_helper_for(target)  # before the checks below fetch a token
     # Every check before the first change: the repository's settings, then
     # what each tag holds now; only then the engine login, tag and push.
     if not c.config.run.dry:
@@ -361,13 +391,19 @@ def push(
             tokens, target, host, repo_name, tags, locked=locked, force=force
         )
     host = logins.ensure(target)
-    refs = _tag_all(c, s, host, tags, image)
+    made = _new_names(c, s, host, tags, image)
     pushed: dict[str, str | None] = {}
-    for the_tag, ref in zip(tags, refs, strict=True):
-        push_it = functools.partial(engine.run, c, [s.engine, "push", ref], "push", ref)
-        out = logins.run(target, host, push_it)
-        if out is not None:
-            pushed[ref] = engine.pushed_digests(out).get(the_tag)
+    try:
+        refs = _tag_all(c, s, host, tags, image)
+        for the_tag, ref in zip(tags, refs, strict=True):
+            push_it = functools.partial(engine.run, c, [s.engine, "push", ref], "push", ref)
+            out = logins.run(target, host, push_it)
+            if out is not None:
+                pushed[ref] = engine.pushed_digests(out).get(the_tag)
+    except EcrTasksError:
+        # A failed push leaves no registry-named tags of its own making behind.
+        engine.untag(c, s.engine, made)
+        raise
     if not no_verify:
         tag_of = dict(zip(refs, tags, strict=True))
         pushed = registry_checks.verify_digests(tokens, target, host, repo_name, tag_of, pushed)
@@ -421,7 +457,16 @@ def pull(
     host = logins.ensure(target)
     the_tag = None if digest else tag or "latest"
     ref = naming.image_ref(host, repo_name, the_tag, digest)
-    out = logins.run(target, host, lambda: engine.run(c, [s.engine, "pull", ref], "pull", ref))
+    try:
+        out = logins.run(target, host, lambda: engine.run(c, [s.engine, "pull", ref], "pull", ref))
+    except RepositoryNotFound:
+        raise RepositoryNotFound(
+            f"repository {repo_name} does not exist in {host}: check the name, account and region"
+        ) from None
+    except ImageNotFound as missing:
+        if the_tag is None or target.public:
+            raise
+        raise _missing_tag(logins, target, repo_name, ref, the_tag) or missing from None
     if out is not None:
         found = re.search(r"Digest: (sha256:[a-f0-9]{64})", out)
         pulled = found.group(1) if found else digest
@@ -431,6 +476,31 @@ def pull(
                 logins.tokens, target, host, repo_name, the_tag
             )
         print(f"Pulled {ref}" + (f" {pulled}" if pulled else ""))
+
+
+#: How many of a repository's tags a pull of a missing tag names.
+TAGS_SHOWN = 5
+
+
+def _missing_tag(
+    logins: Logins, target: Target, repo: str, ref: str, tag: str
+) -> ImageNotFound | None:
+    """The missing tag's line, naming the repository's tags nearest to it;
+    None if they cannot be listed (the engine's line is then enough)."""
+    import difflib
+
+    try:
+        account = target.account or logins.tokens.local_account(target.region)
+        tags = logins.tokens.aws.image_tags(target.region, account, repo, 100)
+    except EcrTasksError:
+        return None
+    if not tags:
+        return ImageNotFound(f"{ref} not found in the registry: {repo} holds no tagged image")
+    nearest = difflib.get_close_matches(tag, tags, n=TAGS_SHOWN, cutoff=0)
+    more = ", ..." if len(tags) > len(nearest) else ""
+    return ImageNotFound(
+        f"{ref} not found in the registry; tags there: {', '.join(nearest)}{more}"
+    )
 
 
 # Imported here, beside the collection it joins: doctor.py owns its task.

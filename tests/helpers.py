@@ -186,6 +186,10 @@ class FakeAws:
         self.calls.append(("create_repository", region, account, repo, kw))
         return {"repositoryName": repo}
 
+    def image_tags(self, region: str, account: str | None, repo: str, limit: int = 100) -> list:
+        self.calls.append(("image_tags", region, account, repo))
+        return []
+
 
 class NoAws:
     """An :class:`ecr_tasks.aws.Aws` that fails the test if anything builds it."""

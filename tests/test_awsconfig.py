@@ -78,6 +78,16 @@ def test_profile_settings_merges_both_files(tmp_path: Path) -> None:
     assert awsconfig.profile_settings("nope", env) is None
 
 
+def test_profile_names_from_both_files(tmp_path: Path) -> None:
+    env = _files(
+        tmp_path,
+        "[default]\n[profile dev]\n[profile  spaced ]\n[sso-session corp]\n[services x]\n",
+        "[ci]\naws_access_key_id = AKIACI\n[dev]\n",
+    )
+    # sso-session and services sections are not profiles.
+    assert awsconfig.profile_names(env) == ["ci", "default", "dev", "spaced"]
+
+
 def test_default_profile_also_read_from_bare_section(tmp_path: Path) -> None:
     env = _files(tmp_path, "[profile default]\nregion = sa-east-1\n")
     assert awsconfig.profile_region("default", env) == "sa-east-1"

@@ -17,6 +17,7 @@ from conftest import assert_no_issued_password, make_image
 from ecr_tasks import __version__
 from ecr_tasks.cli import project_dir
 
+ROOT = Path(__file__).resolve().parents[1]
 TASKS = ("doctor", "login", "logout", "mirror", "pull", "push", "tag", "tags", "untag", "uri")
 
 
@@ -119,6 +120,59 @@ def test_malformed_invoke_yaml_is_one_line(
     assert "Traceback" not in result.stderr
     assert result.stderr.count("\n") == 1
     assert result.stderr.startswith("ecr-tasks: invalid invoke configuration: ")
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        pytest.param(
+            "ecr:\n  repo: a\n   region: b\n", "line 3: mapping values", id="bad-indentation"
+        ),
+        pytest.param("ecr:\n\trepo: a\n", "line 2: found character '\\t'", id="tab"),
+        pytest.param("ecr:\n  repo a\n  region: b\n", "line 3: ", id="missing-colon"),
+        pytest.param("ecr: [\n", "line 2: ", id="broken-yaml"),
+        pytest.param("ecr: 5\n", "ecr holds 5, where a section belongs", id="number"),
+        pytest.param(
+            "ecr:\n  region:\n    nested: 1\n",
+            "ecr.region holds a section of settings, where a single value belongs",
+            id="map-for-a-value",
+        ),
+    ],
+)
+@pytest.mark.parametrize("program", ["ecr-tasks"])
+def test_malformed_invoke_yaml_names_the_problem_in_one_line(
+    tmp_path: Path, clean_env: dict[str, str], text: str, named: str, program: str
+) -> None:
+    (tmp_path / "invoke.yaml").write_text(text)
+    args = ["uri", "--account", "123456789012", "--region", "eu-west-1"]
+    if program == "inv":
+        # A user's project: the copied tasks.py beside the file, run with inv.
+        (tmp_path / "tasks.py").write_text((ROOT / "tasks.py").read_text())
+        result = subprocess.run(
+            [sys.executable, "-m", "invoke", *args], cwd=tmp_path, env=clean_env, text=True,
+            capture_output=True, timeout=180, check=False,
+        )  # fmt: skip
+    else:
+        result = ecr_tasks(args, tmp_path, clean_env)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith("ecr-tasks: invalid invoke configuration: ")
+    assert named in result.stderr
+    if "line" in named:
+        assert str(tmp_path / "invoke.yaml") in result.stderr
+
+
+def test_importing_the_collection_leaves_the_programs_excepthook_alone() -> None:
+    # The ecr-tasks program reports a malformed invoke.yaml in one line around
+    # its own run; a library imported into inv must not take sys.excepthook.
+    done = subprocess.run(
+        [sys.executable, "-c", "import sys; before = sys.excepthook\n"
+         "from ecr_tasks import ns\nassert ns and sys.excepthook is before"],
+        text=True, capture_output=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
 
 
 def test_invoke_yaml_in_the_working_directory_is_honoured(

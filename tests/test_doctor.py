@@ -595,7 +595,7 @@ def test_other_registries_do_not_count(tmp_path: Path) -> None:
 
 def test_engine_logins_lists_helpers_and_plain_passwords(tmp_path: Path) -> None:
     data = {
-        "auths": {**plain(), **plain("ghcr.io"), "quay.io": {}},
+        "auths": {**plain(), **plain("ghcr.io"), **plain(ECR_HOST), "quay.io": {}},
         "credHelpers": {HOST: "ecr-tasks", "gcr.io": "gcloud"},
     }
     environ = write_config(tmp_path / "docker", data)
@@ -604,10 +604,21 @@ def test_engine_logins_lists_helpers_and_plain_passwords(tmp_path: Path) -> None
     assert check.status == OK
     # The helper answers for HOST, so its leftover auths entry is not in use.
     assert check.detail.startswith(
-        f"ecr-tasks helper for {HOST}; gcloud helper for gcr.io; plain passwords for ghcr.io ("
+        f"ecr-tasks helper for {HOST}; gcloud helper for gcr.io; "
+        f"plain passwords for {ECR_HOST}, ghcr.io ("
     )
     assert "inv login --helper" in check.hint
     assert SECRET not in shown(check)
+
+
+def test_engine_logins_recommends_no_helper_where_it_cannot_answer(tmp_path: Path) -> None:
+    # The stand-in's default mode (ecr.registry 127.0.0.1:...) and other
+    # registries: plain passwords, but --helper serves ECR's own names only.
+    environ = write_config(tmp_path / "docker", {"auths": {**plain(), **plain("ghcr.io")}})
+    check = logins_line("docker", environ, have())
+    assert check.status == OK
+    assert "--helper" not in check.hint
+    assert "--helper" not in " ".join(c.hint for c in login_lines("docker", HOST, environ, have()))
 
 
 def test_engine_logins_fails_on_a_helper_program_that_is_missing(tmp_path: Path) -> None:

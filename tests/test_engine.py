@@ -18,6 +18,7 @@ from ecr_tasks.errors import (
     ConfigError,
     EcrTasksError,
     EngineError,
+    ImageNotFound,
     RepositoryNotFound,
 )
 
@@ -107,10 +108,10 @@ UNREACHABLE = (
         ),
         pytest.param("push", IMMUTABLE, EngineError, "immutable", id="immutable-tag"),
         pytest.param("push", NO_REPO, RepositoryNotFound, "repository for", id="repo-not-found"),
-        pytest.param("pull", NO_REPO, RepositoryNotFound, "repository for", id="pull-no-repo"),
+        pytest.param("pull", NO_REPO, RepositoryNotFound, "does not exist", id="pull-no-repo"),
         pytest.param("push", NO_LOCAL_PUSH, EngineError, "local image", id="no-local-image-push"),
         pytest.param("tag", NO_LOCAL_TAG, EngineError, "local image", id="no-local-image-tag"),
-        pytest.param("pull", NO_MANIFEST, EngineError, "not found in the registry", id="no-tag"),
+        pytest.param("pull", NO_MANIFEST, ImageNotFound, "not found in the registry", id="no-tag"),
         pytest.param("push", UNREACHABLE, EngineError, "unreachable", id="unreachable"),
         pytest.param(
             "pull", "lookup r.example: no such host", EngineError, "unreachable", id="dns"
@@ -125,6 +126,20 @@ def test_classify(action: str, stderr: str, kind: type, words: str) -> None:
     assert type(error) is kind
     assert words in str(error)
     assert "\n" not in str(error)
+
+
+@pytest.mark.parametrize("name", ["docker", "podman", "nerdctl", "finch"])
+def test_missing_local_image_advice_names_the_engine_in_use(name: str) -> None:
+    error = engine.classify(name, "tag", NO_LOCAL_TAG, "my-app:v1")
+    assert str(error) == (
+        f"local image my-app:v1 not found: build it first ({name} build -t my-app:v1 .) "
+        "or pass --image"
+    )
+
+
+def test_a_pull_from_a_missing_repository_gives_no_push_advice() -> None:
+    error = engine.classify("docker", "pull", NO_REPO, REF)
+    assert str(error) == f"repository for {REF} does not exist in the registry"
 
 
 def test_classify_keeps_the_last_line_and_redacts() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import assert_one_clear_line, inv, make_image, project_dir
+from tests.conftest import assert_one_clear_line, docker, inv, make_image, project_dir
 
 pytestmark = pytest.mark.e2e
 
@@ -36,6 +36,11 @@ def test_no_aws_credentials(stack, user_env, project, tmp_path):
 def test_unknown_profile(user_env, project):
     result = inv(["login", "--profile", "nobody-here"], project, user_env)
     assert_one_clear_line(result, "unknown AWS profile", "nobody-here")
+
+
+def test_unknown_profile_in_aws_profile(user_env, project):
+    result = inv(["login"], project, {**user_env, "AWS_PROFILE": "nobody-here"})
+    assert_one_clear_line(result, "unknown AWS profile 'nobody-here' in AWS_PROFILE", "profiles")
 
 
 def test_no_region(stack, user_env, project, tmp_path):
@@ -102,3 +107,38 @@ def test_create_refused_by_iam(user_env, project, faults):
     )
     result = inv(["push", "--tag", "v1", "--create"], project, user_env)
     assert_one_clear_line(result, "access denied", "CreateRepository")
+
+
+def test_pull_of_a_missing_repository(stack, user_env, project):
+    result = inv(["pull", "--repo", "never/made", "--tag", "v1"], project, user_env)
+    line = assert_one_clear_line(
+        result, f"repository never/made does not exist in {stack.registry}"
+    )
+    assert "push" not in line and "--create" not in line
+
+
+def test_pull_of_a_missing_tag_names_tags_there(user_env, project, tmp_path):
+    make_image("tags-there:v1", user_env, tmp_path)
+    pushed = inv(
+        ["push", "--repo", "tags-there", "--create", "--tag", "v1", "--tag", "v2"],
+        project,
+        user_env,
+    )
+    assert pushed.returncode == 0, pushed.stderr
+    result = inv(["pull", "--repo", "tags-there", "--tag", "v9"], project, user_env)
+    line = assert_one_clear_line(result, "tags-there:v9 not found in the registry; tags there: ")
+    assert line.split("tags there: ")[1] in ("v1, v2", "v2, v1")
+
+
+def test_a_failed_push_leaves_no_registry_names_it_made(stack, user_env, project, tmp_path):
+    make_image("not-created:v1", user_env, tmp_path)
+    kept = f"{stack.registry}/not-created:mine"
+    docker(["tag", "not-created:v1", kept], user_env)  # the user's own, from before
+    result = inv(
+        ["push", "--repo", "not-created", "--tag", "v1", "--tag", "mine"], project, user_env
+    )
+    assert_one_clear_line(result, "not-created")
+    made = docker(["image", "inspect", f"{stack.registry}/not-created:v1"], user_env, check=False)
+    assert made.returncode != 0, "the name the failed push made is still there"
+    assert docker(["image", "inspect", kept], user_env, check=False).returncode == 0
+    assert docker(["image", "inspect", "not-created:v1"], user_env, check=False).returncode == 0

@@ -140,11 +140,14 @@ def test_helper_logins_with_caches_of_their_own_lose_no_entry_of_a_shared_config
     )
 
 
-def test_a_registry_override_cannot_use_the_helper(stack, env, tmp_path):
+def test_a_registry_override_cannot_use_the_helper(stack, faults, env, tmp_path):
     folder = project(tmp_path, f'  registry: "{stack.registry}"\n')
     result = inv(["login", "--helper"], folder, env)
-    assert_one_clear_line(result, stack.registry, "--helper needs an ECR registry host")
+    assert_one_clear_line(result, stack.registry, "--helper needs ECR's real", "--real-hosts")
     assert not config_path(env).exists()
+    # Refused first: no token asked of AWS, none cached.
+    assert faults.counts.get(GET_TOKEN, 0) == 0
+    assert not list((Path(env["XDG_CACHE_HOME"]) / "ecr-tasks").glob("*.json"))
 
 
 def test_a_missing_helper_program_is_one_line(stack, env, tmp_path):

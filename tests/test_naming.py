@@ -183,6 +183,42 @@ def test_check_region_rejects(value: object) -> None:
         naming.check_region(value)
 
 
+@pytest.mark.parametrize("value", [r for r in VALID_REGIONS if r != "ap-future-9"])
+def test_check_known_region_accepts_listed_regions(value: str) -> None:
+    assert naming.check_known_region(value) == value
+
+
+@pytest.mark.parametrize(
+    ("value", "near"),
+    [("eu-wset-1", "eu-west-1"), ("us-eats-2", "us-east-2"), ("cn-nrth-1", "cn-north-1")],
+)
+def test_check_known_region_suggests_the_nearest(value: str, near: str) -> None:
+    with pytest.raises(BadValue) as raised:
+        naming.check_known_region(value)
+    assert str(raised.value) == (
+        f"invalid region {value!r}: not a region botocore's data lists (did you mean {near}?); "
+        "for a region newer than the installed botocore, set ECR_TASKS_ALLOW_UNKNOWN_REGION=1"
+    )
+
+
+def test_check_known_region_without_a_near_name_suggests_nothing() -> None:
+    with pytest.raises(BadValue, match="lists; for a region newer") as raised:
+        naming.check_known_region("ap-future-9")
+    assert "did you mean" not in str(raised.value)
+
+
+def test_check_known_region_escape_hatch_still_needs_a_partition() -> None:
+    assert naming.check_known_region("ap-future-9", allow_unknown=True) == "ap-future-9"
+    with pytest.raises(BadValue, match="expected an AWS region name"):
+        naming.check_known_region("mars-north-1", allow_unknown=True)
+
+
+def test_known_regions_leave_out_pseudo_regions() -> None:
+    listed = naming.known_regions()
+    assert "eu-west-1" in listed and "eusc-de-east-1" in listed
+    assert not [r for r in listed if r.endswith("-global")]
+
+
 VALID_REGISTRIES = [
     "127.0.0.1:5000",
     "localhost",

@@ -106,6 +106,56 @@ def test_unknown_profile(aws_env: dict[str, str]) -> None:
     assert aws_env["AWS_CONFIG_FILE"] in str(raised.value)
 
 
+def test_unknown_profile_lists_the_profiles_there(aws_env: dict[str, str]) -> None:
+    with pytest.raises(ConfigError) as raised:
+        settings.resolve({}, profile="nope", environ=aws_env)
+    assert str(raised.value).endswith("; profiles there: default, dev, noregion")
+
+
+@pytest.mark.parametrize("variable", ["AWS_PROFILE", "AWS_DEFAULT_PROFILE"])
+def test_a_variable_naming_a_missing_profile_is_refused_like_the_flag(
+    aws_env: dict[str, str], variable: str
+) -> None:
+    env = {**aws_env, variable: "nope", "AWS_REGION": "eu-west-1"}
+    with pytest.raises(ConfigError) as raised:
+        settings.resolve({}, environ=env)
+    assert str(raised.value) == (
+        f"unknown AWS profile 'nope' in {variable}: not in {aws_env['AWS_CONFIG_FILE']} "
+        f"or {aws_env['AWS_SHARED_CREDENTIALS_FILE']}; profiles there: default, dev, noregion"
+    )
+
+
+def test_a_variable_naming_a_profile_that_exists_passes(aws_env: dict[str, str]) -> None:
+    s = settings.resolve({}, environ={**aws_env, "AWS_PROFILE": "dev"})
+    assert (s.profile, s.region) == (None, "ap-southeast-2")
+
+
+def test_a_variable_is_not_checked_when_a_profile_is_given(aws_env: dict[str, str]) -> None:
+    # botocore ignores AWS_PROFILE for a profile named explicitly.
+    s = settings.resolve({}, profile="dev", environ={**aws_env, "AWS_PROFILE": "nope"})
+    assert s.profile == "dev"
+
+
+def test_a_variable_naming_default_needs_no_section(tmp_path: Path) -> None:
+    env = {
+        "AWS_CONFIG_FILE": str(tmp_path / "none"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none-either"),
+        "AWS_PROFILE": "default",
+        "AWS_REGION": "eu-west-1",
+    }
+    assert settings.resolve({}, environ=env).region == "eu-west-1"
+
+
+def test_no_profiles_at_all_says_so(tmp_path: Path) -> None:
+    env = {
+        "AWS_CONFIG_FILE": str(tmp_path / "none"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none-either"),
+        "AWS_PROFILE": "ci",
+    }
+    with pytest.raises(ConfigError, match=r"in AWS_PROFILE: .*; profiles there: none$"):
+        settings.resolve({}, environ=env)
+
+
 @pytest.mark.parametrize(
     "value",
     [
@@ -289,3 +339,32 @@ def test_public_registry_with_dualstack(
     aws_env: dict[str, str], config: dict, expected: str
 ) -> None:
     assert settings.resolve(config, environ=aws_env).public_registry == expected
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        pytest.param(lambda env: ({"region": "eu-wset-1"}, env), id="setting"),
+        pytest.param(lambda env: ({}, {**env, "AWS_REGION": "eu-wset-1"}), id="AWS_REGION"),
+    ],
+)
+def test_an_unknown_region_is_refused_with_the_nearest(aws_env: dict[str, str], where) -> None:
+    config, env = where(aws_env)
+    with pytest.raises(BadValue, match=r"did you mean eu-west-1\?") as raised:
+        settings.resolve(config, environ=env)
+    assert "ECR_TASKS_ALLOW_UNKNOWN_REGION=1" in str(raised.value)
+
+
+@pytest.mark.parametrize("value", ["1", "true", "yes"])
+def test_the_escape_hatch_lets_a_newer_region_through(aws_env: dict[str, str], value: str) -> None:
+    env = {**aws_env, "ECR_TASKS_ALLOW_UNKNOWN_REGION": value}
+    assert settings.resolve({}, region="ap-future-9", environ=env).regions == ["ap-future-9"]
+
+
+def test_the_escape_hatch_takes_1_or_0(aws_env: dict[str, str]) -> None:
+    env = {**aws_env, "ECR_TASKS_ALLOW_UNKNOWN_REGION": "maybe"}
+    with pytest.raises(ConfigError, match="invalid ECR_TASKS_ALLOW_UNKNOWN_REGION 'maybe'"):
+        settings.resolve({}, region="eu-west-1", environ=env)
+    off = {**aws_env, "ECR_TASKS_ALLOW_UNKNOWN_REGION": "0"}
+    with pytest.raises(BadValue, match="not a region botocore's data lists"):
+        settings.resolve({}, region="ap-future-9", environ=off)

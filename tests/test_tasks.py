@@ -195,6 +195,24 @@ def test_tag_dry(capsys: pytest.CaptureFixture) -> None:
     assert "Tagged" not in capsys.readouterr().out
 
 
+def test_tag_missing_local_image_with_podman_advises_podman_build(
+    fake_aws: type[FakeAws],
+) -> None:
+    c = make_context(
+        run=Result(exited=125, stderr="Error: app:v1: image not known"),
+        engine="podman",
+        registry=REGISTRY,
+        **WHERE,
+    )
+    with pytest.raises(Exit) as raised:
+        tasks.tag(c, tag=["v1"], repo="app")
+    assert raised.value.code == 1
+    assert raised.value.message == (
+        "ecr-tasks: local image app:v1 not found: build it first "
+        "(podman build -t app:v1 .) or pass --image"
+    )
+
+
 def test_tag_missing_local_image_is_one_line(fake_aws: type[FakeAws]) -> None:
     c = make_context(
         run=Result(exited=1, stderr="Error response from daemon: No such image: app:v1"),
@@ -208,11 +226,54 @@ def test_tag_missing_local_image_is_one_line(fake_aws: type[FakeAws]) -> None:
     assert "\n" not in raised.value.message
 
 
+@pytest.mark.parametrize(
+    ("call", "flags"),
+    [
+        pytest.param(tasks.uri, {"region": "eu-wset-1", "account": ACCOUNT}, id="uri-flag"),
+        pytest.param(
+            tasks.pull,
+            {"image": f"{ACCOUNT}.dkr.ecr.eu-wset-1.amazonaws.com/app:v1"},
+            id="pull-image-host",
+        ),
+        pytest.param(
+            tasks.login,
+            {"registry": [f"{ACCOUNT}.dkr.ecr.eu-wset-1.amazonaws.com"]},
+            id="login-registry-host",
+        ),
+    ],
+)
+def test_an_unknown_region_is_one_line_with_the_nearest(call: Any, flags: dict) -> None:
+    c = make_context()
+    with pytest.raises(Exit) as raised:
+        call(c, **flags)
+    assert raised.value.code == 1
+    assert raised.value.message.startswith(
+        "ecr-tasks: invalid region 'eu-wset-1': not a region botocore's data lists "
+        "(did you mean eu-west-1?); "
+    )
+    assert "\n" not in raised.value.message
+    assert commands(c) == []
+
+
+def test_an_unknown_region_passes_with_the_escape_hatch(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    monkeypatch.setenv("ECR_TASKS_ALLOW_UNKNOWN_REGION", "1")
+    tasks.uri(make_context(), region="ap-future-9", account=ACCOUNT, repo="app")
+    assert capsys.readouterr().out == f"{ACCOUNT}.dkr.ecr.ap-future-9.amazonaws.com/app\n"
+
+
 # -- push ---------------------------------------------------------------------------
 
 
+def _inspect(host: str, repo: str, tags: list[str], exited: int = 1) -> dict[str, Result]:
+    """The push's question whether each registry name exists locally: no, by default."""
+    return {f"docker image inspect {host}/{repo}:{t}": Result(exited=exited) for t in tags}
+
+
 def _push_run(host: str, repo: str, tags: list[str], source: str, digests: dict) -> dict:
-    run: dict[str, Any] = {f"docker tag {source} {host}/{repo}:{t}": Result() for t in tags}
+    run: dict[str, Any] = _inspect(host, repo, tags)
+    run |= {f"docker tag {source} {host}/{repo}:{t}": Result() for t in tags}
     for t in tags:
         ref = f"{host}/{repo}:{t}"
         run[f"docker push {ref}"] = Result(stdout=push_output(ref, t, digests[t]))
@@ -226,6 +287,8 @@ def test_push_no_verify(fake_aws: type[FakeAws], capsys: pytest.CaptureFixture) 
     c = make_context(run=run, registry=REGISTRY, **WHERE)
     tasks.push(c, tag=["v1", "latest"], repo="my-app", no_verify=True)
     assert commands(c) == [
+        f"docker image inspect {REGISTRY}/my-app:v1",
+        f"docker image inspect {REGISTRY}/my-app:latest",
         f"docker tag my-app:v1 {REGISTRY}/my-app:v1",
         f"docker tag my-app:v1 {REGISTRY}/my-app:latest",
         f"docker push {REGISTRY}/my-app:v1",
@@ -240,7 +303,7 @@ def test_push_image_flag(fake_aws: type[FakeAws], capsys: pytest.CaptureFixture)
     run = _push_run(ECR_HOST, "app", ["v1"], "build:123", {"v1": OTHER_DIGEST})
     c = make_context(run=run, **WHERE)
     tasks.push(c, tag=["v1"], image="build:123", repo="app", no_verify=True)
-    assert commands(c)[0] == f"docker tag build:123 {ECR_HOST}/app:v1"
+    assert commands(c)[1] == f"docker tag build:123 {ECR_HOST}/app:v1"
     assert capsys.readouterr().out == f"Pushed {ECR_HOST}/app:v1 {OTHER_DIGEST}\n"
 
 
@@ -275,6 +338,7 @@ def test_push_without_reported_digest_and_no_verify(
     # podman prints no digest; with --no-verify nobody is asked, and the push
     # that did succeed is not turned into a failure.
     run = {
+        f"podman image inspect {REGISTRY}/app:v1": Result(exited=125),
         f"podman tag app:v1 {REGISTRY}/app:v1": Result(),
         f"podman push {REGISTRY}/app:v1": Result(stdout="Writing manifest to image destination\n"),
     }
@@ -291,6 +355,7 @@ def test_push_without_reported_digest_takes_the_registrys(
         registry_api, "manifest_digest", lambda host, repo, ref, *a: asked.append(ref) or DIGEST
     )
     run = {
+        f"podman image inspect {REGISTRY}/app:v1": Result(exited=125),
         f"podman tag app:v1 {REGISTRY}/app:v1": Result(),
         f"podman push {REGISTRY}/app:v1": Result(stdout="Writing manifest to image destination\n"),
     }
@@ -409,12 +474,18 @@ def test_push_logs_in_again_once_when_the_registry_rejects_a_cached_token(
     capsys.readouterr()
     rejected = Result(exited=1, stderr="unauthorized: authentication required")
     run = {
+        f"docker image inspect {ref}": Result(exited=1),
         f"docker tag app:v1 {ref}": Result(),
         f"docker push {ref}": [rejected, Result(stdout=push_output(ref, "v1"))],
     }
     c = make_context(run=run, registry=REGISTRY, **WHERE)
     tasks.push(c, tag=["v1"], repo="app", no_verify=True)
-    assert commands(c) == [f"docker tag app:v1 {ref}", f"docker push {ref}", f"docker push {ref}"]
+    assert commands(c) == [
+        f"docker image inspect {ref}",
+        f"docker tag app:v1 {ref}",
+        f"docker push {ref}",
+        f"docker push {ref}",
+    ]
     # login's, push's own (the fake engine stores nothing), then one more with a new token.
     assert [argv for argv, _ in offline.calls] == [
         ["docker", "login", "--username", "AWS", "--password-stdin", REGISTRY]
@@ -428,11 +499,21 @@ def test_a_token_fresh_from_aws_that_the_registry_rejects_is_not_fetched_again(
 ) -> None:
     ref = f"{REGISTRY}/app:v1"
     rejected = Result(exited=1, stderr="unauthorized: authentication required")
-    run = {f"docker tag app:v1 {ref}": Result(), f"docker push {ref}": rejected}
+    run = {
+        f"docker image inspect {ref}": Result(exited=1),
+        f"docker tag app:v1 {ref}": Result(),
+        f"docker push {ref}": rejected,
+        f"docker image rm {ref}": Result(),
+    }
     c = make_context(run=run, registry=REGISTRY, **WHERE)
     with pytest.raises(Exit, match="registry rejected the credentials"):
         tasks.push(c, tag=["v1"], repo="app", no_verify=True)
-    assert commands(c) == [f"docker tag app:v1 {ref}", f"docker push {ref}"]
+    assert commands(c) == [
+        f"docker image inspect {ref}",
+        f"docker tag app:v1 {ref}",
+        f"docker push {ref}",
+        f"docker image rm {ref}",  # the name this push made goes again
+    ]
     assert len(_aws_calls()) == 1
 
 
@@ -441,10 +522,12 @@ def test_push_rejected_twice_is_one_line(
 ) -> None:
     ref = f"{REGISTRY}/app:v1"
     run = {
+        f"docker image inspect {ref}": Result(exited=1),
         f"docker tag app:v1 {ref}": Result(),
         f"docker push {ref}": Result(
             exited=1, stderr="denied: Your authorization token has expired."
         ),
+        f"docker image rm {ref}": Result(),
     }
     tasks.login(make_context(registry=REGISTRY, **WHERE))  # a cached token, then refused
     with pytest.raises(Exit) as raised:
@@ -458,6 +541,40 @@ def test_push_rejected_twice_is_one_line(
     # login's, push's own, and one with a fresh token after the refusal; no more.
     assert len(offline.calls) == 3
     assert len(_aws_calls()) == 2
+
+
+def test_a_failed_push_removes_only_the_names_it_made(fake_aws: type[FakeAws]) -> None:
+    made, kept = f"{REGISTRY}/app:v1", f"{REGISTRY}/app:latest"
+    refused = Result(exited=1, stderr="name unknown: The repository with name 'app' does not exist")
+    run = {
+        f"docker image inspect {made}": Result(exited=1),
+        f"docker image inspect {kept}": Result(),  # the user's own, from before
+        f"docker tag app:v1 {made}": Result(),
+        f"docker tag app:v1 {kept}": Result(),
+        f"docker push {made}": refused,
+        f"docker image rm {made}": Result(),
+    }
+    c = make_context(run=run, registry=REGISTRY, **WHERE)
+    with pytest.raises(Exit) as raised:
+        tasks.push(c, tag=["v1", "latest"], repo="app", no_verify=True)
+    assert raised.value.code == 1
+    assert "\n" not in raised.value.message
+    assert raised.value.message.startswith(f"ecr-tasks: repository for {made} not found")
+    assert commands(c)[-1] == f"docker image rm {made}"
+    assert f"docker image rm {kept}" not in commands(c)
+
+
+def test_a_failed_push_of_a_bare_image_id_removes_nothing(fake_aws: type[FakeAws]) -> None:
+    # Our name may be the only one an image id has: removing it would remove the image.
+    ref = f"{REGISTRY}/app:v1"
+    run = {
+        f"docker tag 3f2a9c1b7d0e {ref}": Result(),
+        f"docker push {ref}": Result(exited=1, stderr="something odd"),
+    }
+    c = make_context(run=run, registry=REGISTRY, **WHERE)
+    with pytest.raises(Exit, match=r"docker push .* failed: something odd"):
+        tasks.push(c, tag=["v1"], image="3f2a9c1b7d0e", repo="app", no_verify=True)
+    assert commands(c) == [f"docker tag 3f2a9c1b7d0e {ref}", f"docker push {ref}"]
 
 
 # -- pull --------------------------------------------------------------------------------
@@ -493,7 +610,72 @@ def test_pull_missing_tag_is_one_line(fake_aws: type[FakeAws]) -> None:
     )
     with pytest.raises(Exit) as raised:
         tasks.pull(c, repo="app", tag="v9")
+    assert raised.value.message == (
+        f"ecr-tasks: {REGISTRY}/app:v9 not found in the registry: app holds no tagged image"
+    )
+
+
+MANIFEST_UNKNOWN = Result(
+    exited=1,
+    stderr="Error response from daemon: manifest for x not found: "
+    "manifest unknown: Requested image not found",
+)
+
+
+def test_pull_missing_tag_names_the_nearest_tags_there(
+    fake_aws: type[FakeAws], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    there = ["latest", "old", "release-2024", "v1", "v10", "v2", "v8"]
+    monkeypatch.setattr(FakeAws, "image_tags", lambda self, *args: there)
+    c = make_context(run=MANIFEST_UNKNOWN, registry=REGISTRY, **WHERE)
+    with pytest.raises(Exit) as raised:
+        tasks.pull(c, repo="app", tag="v9")
+    assert raised.value.code == 1
+    message = raised.value.message
+    assert message.startswith(
+        f"ecr-tasks: {REGISTRY}/app:v9 not found in the registry; tags there: "
+    )
+    listed = message.split("tags there: ")[1].removesuffix(", ...").split(", ")
+    assert len(listed) == 5 and set(listed) <= set(there)
+    assert set(listed[:4]) == {"v1", "v2", "v8", "v10"}  # the nearest first
+    assert message.endswith(", ...")
+    assert "\n" not in message
+
+
+def test_pull_missing_tag_when_tags_cannot_be_listed_is_the_plain_line(
+    fake_aws: type[FakeAws], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refused(self: FakeAws, *args: Any) -> list:
+        raise aws.AwsError("access denied to ListImages in eu-west-1 (AccessDeniedException)")
+
+    monkeypatch.setattr(FakeAws, "image_tags", refused)
+    c = make_context(run=MANIFEST_UNKNOWN, registry=REGISTRY, **WHERE)
+    with pytest.raises(Exit) as raised:
+        tasks.pull(c, repo="app", tag="v9")
     assert raised.value.message == f"ecr-tasks: {REGISTRY}/app:v9 not found in the registry"
+
+
+def test_pull_from_a_missing_repository_names_the_registry_and_gives_no_push_advice(
+    fake_aws: type[FakeAws],
+) -> None:
+    c = make_context(
+        run=Result(
+            exited=1,
+            stderr="Error response from daemon: repository 127.0.0.1:5000/app not found: "
+            "name unknown: The repository with name 'app' does not exist in the registry "
+            f"with id '{ACCOUNT}'",
+        ),
+        registry=REGISTRY,
+        **WHERE,
+    )
+    with pytest.raises(Exit) as raised:
+        tasks.pull(c, repo="app", tag="v1")
+    assert raised.value.code == 1
+    assert raised.value.message == (
+        f"ecr-tasks: repository app does not exist in {REGISTRY}: "
+        "check the name, account and region"
+    )
+    assert not [call for call in _aws_calls() if call[0] == "image_tags"]
 
 
 # -- login ---------------------------------------------------------------------------------
@@ -606,6 +788,34 @@ def test_login_public(
     assert [argv[-1] for argv, _ in offline.calls] == ["public.ecr.aws"]
     assert _aws_calls() == [("public_token", "public.ecr.aws")]
     assert capsys.readouterr().out == "Logged in to public.ecr.aws\n"
+
+
+@pytest.mark.parametrize("dry", [False, True], ids=["run", "dry"])
+def test_login_helper_with_a_registry_override_is_refused_first(
+    offline: FakeEngineProcess, dry: bool
+) -> None:
+    # No AWS client may be built (NoAws), so no token is fetched or cached.
+    c = make_context(dry=dry, registry=REGISTRY, **WHERE)
+    with pytest.raises(Exit) as raised:
+        tasks.login(c, helper=True)
+    assert raised.value.code == 1
+    message = raised.value.message
+    assert "\n" not in message
+    assert message.startswith(
+        f"ecr-tasks: --helper needs ECR's real registry host names, and {REGISTRY}"
+    )
+    assert "--real-hosts" in message
+    assert offline.calls == [] and commands(c) == []
+
+
+def test_push_with_the_helper_setting_and_a_registry_override_is_refused_first(
+    offline: FakeEngineProcess,
+) -> None:
+    c = make_context(registry=REGISTRY, helper=True, **WHERE)
+    with pytest.raises(Exit) as raised:
+        tasks.push(c, tag=["v1"], repo="app", no_verify=True)
+    assert "--helper needs ECR's real registry host names" in raised.value.message
+    assert offline.calls == [] and commands(c) == []
 
 
 def test_login_dry_calls_nothing(offline: FakeEngineProcess, capsys: pytest.CaptureFixture) -> None:

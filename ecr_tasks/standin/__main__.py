@@ -22,18 +22,13 @@ from types import FrameType
 
 from .engine import EngineMode
 from .errors import StandinError
-from .realhosts import enter_private_namespace
+from .realhosts import DROPPED_FOR_COMMAND, enter_private_namespace
 from .stack import Stack
 
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 # What a user's shell may hold that would steer a command away from the
-# stand-in (or send real credentials to it).
-_DROPPED_FOR_COMMAND = (
-    "AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN",
-    "AWS_SECURITY_TOKEN", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE",
-    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-    "INVOKE_ECR_REGISTRY", "INVOKE_ECR_ACCOUNT", "DOCKER_HOST", "DOCKER_CONTEXT",
-)  # fmt: skip
+# stand-in (or send real credentials to it); real-hosts names ignore it too.
+_DROPPED_FOR_COMMAND = DROPPED_FOR_COMMAND
 
 
 class _StopRequested(Exception):

@@ -33,6 +33,8 @@ from ecr_tasks.errors import BadValue
 from .errors import StandinError
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from cryptography.x509 import KeyUsage
 
 CLONE_NEWNS = 0x00020000
@@ -117,22 +119,49 @@ def pick_address(taken: set[str], port: int = HTTPS_PORT, tries: int = 50) -> st
     raise StandinError(f"no free loopback address with port {port} after {tries} tries")
 
 
+#: What a user's shell may hold that would steer a command away from the
+#: stand-in (or send real credentials to it): commands run without them, so
+#: names are computed without them too. Each is a prefix (AWS_ENDPOINT_URL_ECR).
+DROPPED_FOR_COMMAND = (
+    "AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "INVOKE_ECR_REGISTRY", "INVOKE_ECR_ACCOUNT", "DOCKER_HOST", "DOCKER_CONTEXT",
+)  # fmt: skip
+
+
+@contextlib.contextmanager
+def without_dropped_variables() -> Iterator[None]:
+    """This process's environment as the commands inside will see it, for the
+    block's length: botocore reads ``os.environ`` as it builds a client."""
+    saved = {k: v for k, v in os.environ.items() if k.startswith(DROPPED_FOR_COMMAND)}
+    for name in saved:
+        del os.environ[name]
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
+
+
 def api_hosts(region: str) -> list[str]:
-    """The API endpoints botocore calls for ECR, ECR Public and STS in ``region``."""
+    """The API endpoints botocore calls for ECR, ECR Public and STS in ``region``,
+    for a client with none of the dropped variables (``AWS_ENDPOINT_URL`` would
+    name the default mode's address, ``AWS_PROFILE`` a profile of the user's)."""
     from botocore.config import Config
     from botocore.session import get_session
 
-    session = get_session()
     hosts: list[str] = ["sts.amazonaws.com"]
-    for service, where in (("ecr", region), ("sts", region), ("ecr-public", "us-east-1")):
-        for config in (Config(), Config(use_fips_endpoint=True)):
-            client = session.create_client(
-                service, region_name=where, config=config,
-                aws_access_key_id="standin", aws_secret_access_key="standin",  # noqa: S106
-            )  # fmt: skip
-            host = client.meta.endpoint_url.split("://", 1)[1].split("/", 1)[0]
-            if host not in hosts:
-                hosts.append(host)
+    with without_dropped_variables():
+        session = get_session()
+        for service, where in (("ecr", region), ("sts", region), ("ecr-public", "us-east-1")):
+            for config in (Config(), Config(use_fips_endpoint=True)):
+                client = session.create_client(
+                    service, region_name=where, config=config,
+                    aws_access_key_id="standin", aws_secret_access_key="standin",  # noqa: S106
+                )  # fmt: skip
+                host = client.meta.endpoint_url.split("://", 1)[1].split("/", 1)[0]
+                if host not in hosts:
+                    hosts.append(host)
     return hosts
 
 
