@@ -1,4 +1,4 @@
-"""The project's own sessions: tests, lint, docs, dist, bench, demo.
+"""The project's own sessions: tests, lint, docs, dist, fast, lowest, invoke2, bench, demo.
 
 Each session installs the package and one dependency group from
 pyproject.toml, so the lists of what a job needs live in one place.
@@ -6,26 +6,71 @@ pyproject.toml, so the lists of what a job needs live in one place.
 
 from __future__ import annotations
 
+import re
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
 import nox
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
 
 nox.options.default_venv_backend = "venv"
-nox.options.sessions = ["lint", "tests", "docs", "dist"]
 nox.options.error_on_missing_interpreters = True
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 
+# Every Python the package claims, read from its classifiers: "fast" runs on
+# each, and a claimed one that is not installed fails the run.
+PYTHONS = [
+    m[1]
+    for c in PYPROJECT["project"]["classifiers"]
+    if (m := re.fullmatch(r"Programming Language :: Python :: (3\.\d+)", c))
+]
+# The oldest Python that requires-python allows: "lowest" runs there.
+OLDEST = next(
+    s.version for s in SpecifierSet(PYPROJECT["project"]["requires-python"]) if s.operator == ">="
+)
+# The tests that need no stand-in, engine or built site.
+FAST = ("-m", "not e2e and not docs and not browser")
+# The whole suite ("tests") runs on the Python nox runs on; the others get the
+# fast subset. "bash scripts/dev test" (and so CI) runs this list.
+HERE = f"{sys.version_info.major}.{sys.version_info.minor}"
+nox.options.sessions = [
+    "lint",
+    "tests",
+    "docs",
+    "dist",
+    *(f"fast-{v}" for v in PYTHONS if v != HERE),
+    "lowest",
+]
+
 
 def install(
-    session: nox.Session, *groups: str, editable: bool = True, extras: str = ""
+    session: nox.Session,
+    *groups: str,
+    editable: bool = True,
+    extras: str = "",
+    constraints: Path | None = None,
 ) -> None:
     session.install("--upgrade", "pip")
     requirements = [r for g in groups for r in nox.project.dependency_groups(PYPROJECT, g)]
     package = f".[{extras}]" if extras else "."
-    session.install(*(["-e", package] if editable else [package]), *requirements)
+    pins = ["--constraint", str(constraints)] if constraints else []
+    session.install(*pins, *(["-e", package] if editable else [package]), *requirements)
+
+
+def floors() -> list[str]:
+    """Each dependency of the package pinned to the lowest version it allows."""
+    pins = []
+    for line in PYPROJECT["project"]["dependencies"]:
+        requirement = Requirement(line)
+        lowest = [s.version for s in requirement.specifier if s.operator in (">=", "==")]
+        if len(lowest) != 1:
+            raise ValueError(f"{line!r} in pyproject.toml needs one lower bound (>=)")
+        pins.append(f"{requirement.name}=={lowest[0]}")
+    return pins
 
 
 @nox.session
@@ -48,6 +93,46 @@ def tests(session: nox.Session) -> None:
         session.run("coverage", "report", *(["--fail-under=0"] if session.posargs else []))
     finally:
         shutil.rmtree(data, ignore_errors=True)
+
+
+@nox.session(python=PYTHONS)
+def fast(session: nox.Session) -> None:
+    """The fast subset (no end-to-end, docs or browser tests) on every Python the package claims.
+
+    Warnings are errors from the interpreter's start, not only inside pytest.
+    """
+    install(session, "tests")
+    session.run("python", "-W", "error", "-m", "pytest", *FAST, *session.posargs)
+
+
+@nox.session(python=OLDEST)
+def lowest(session: nox.Session) -> None:
+    """The fast subset with Python and every dependency at the lowest version pyproject.toml allows.
+
+    The package's own dependencies are pinned to their floors (what uv's
+    ``--resolution lowest-direct`` picks); the test tools and what the
+    dependencies pull in are the newest that fit.
+    """
+    pins = floors()
+    constraints = Path(session.create_tmp()) / "lowest.txt"
+    constraints.write_text("\n".join(pins) + "\n", encoding="utf-8")
+    session.log("floors: " + ", ".join(pins))
+    install(session, "tests", constraints=constraints)
+    session.run("python", "-W", "error", "-m", "pytest", *FAST, *session.posargs)
+
+
+@nox.session
+def invoke2(session: nox.Session) -> None:
+    """The whole suite, end-to-end tests included, with the newest Invoke 2.
+
+    pyproject.toml allows Invoke 2.1 and up, and CI runs the fast subset on
+    2.1 ("lowest"). This session is not in CI's list, which runs the
+    end-to-end tests once: run it when a change touches how the tasks use Invoke.
+    """
+    constraints = Path(session.create_tmp()) / "invoke2.txt"
+    constraints.write_text("invoke<3\n", encoding="utf-8")
+    install(session, "tests", "docs", constraints=constraints)
+    session.run("pytest", *session.posargs)
 
 
 @nox.session
