@@ -95,7 +95,9 @@ def tests(session: nox.Session) -> None:
         shutil.rmtree(data, ignore_errors=True)
 
 
-@nox.session(python=PYTHONS)
+# uv installs in seconds where pip takes most of a minute; these sessions run
+# on every CI run. Without uv (nox run by hand), venv and pip do the same.
+@nox.session(python=PYTHONS, venv_backend="uv|venv")
 def fast(session: nox.Session) -> None:
     """The fast subset (no end-to-end, docs or browser tests) on every Python the package claims.
 
@@ -105,7 +107,7 @@ def fast(session: nox.Session) -> None:
     session.run("python", "-W", "error", "-m", "pytest", *FAST, *session.posargs)
 
 
-@nox.session(python=OLDEST)
+@nox.session(python=OLDEST, venv_backend="uv|venv")
 def lowest(session: nox.Session) -> None:
     """The fast subset with Python and every dependency at the lowest version pyproject.toml allows.
 
