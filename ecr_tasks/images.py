@@ -46,20 +46,6 @@ INDEX_TYPES = (
 DOCKER_HUB = "docker.io"
 #: The names Docker's own config.json may file a Docker Hub login under.
 _HUB_KEYS = ("docker.io", "index.docker.io", "registry-1.docker.io")
-# The help of tasks.py's flags of the same names (tasks.py imports this module,
-# so this one cannot import it); a test keeps them the same.
-_WHERE = {
-    "account": "12-digit AWS account id of the registry (default: ecr.account, else asked of AWS)",
-    "region": "AWS region of the registry (default: ecr.region, AWS_REGION, the profile's region)",
-    "profile": "AWS profile for credentials (default: ecr.profile, AWS_PROFILE)",
-}
-
-
-def _settings(c: Any, **flags: Any) -> settings.Settings:
-    config = c.config.get("ecr") or {}
-    return settings.resolve({key: config[key] for key in config}, **flags)
-
-
 def _target(s: settings.Settings) -> Target:
     return Target(s.region, s.account)
 
@@ -233,7 +219,7 @@ def _index_entries(
 @task(
     auto_shortflags=False,
     help={
-        **_WHERE,
+        **settings.WHERE_HELP,
         "repo": "repository whose tags to list (default: ecr.repo)",
         "json": "print a JSON list for scripts, one object per tag (or per repository)",
         "all-repos": "list the registry's repositories instead: name, URI, tag count, mutability",
@@ -258,7 +244,7 @@ def tags(
     lists the repositories instead. ``--json`` prints a list for scripts with
     the full digest, the push time in ISO 8601 and the size in bytes.
     """
-    s = _settings(c, repo=repo, region=region, account=account, profile=profile)
+    s = settings.from_context(c, repo=repo, region=region, account=account, profile=profile)
     logins, listing_repos = Logins(c, s), all_repos or s.repo is None
     if c.config.run.dry:
         what = "DescribeRepositories and ListImages" if listing_repos else "DescribeImages"
@@ -337,7 +323,7 @@ def plan_untag(
     auto_shortflags=False,
     iterable=["tag", "digest"],
     help={
-        **_WHERE,
+        **settings.WHERE_HELP,
         "repo": "repository to remove tags from (default: ecr.repo)",
         "tag": "tag to remove; repeat for several",
         "digest": "delete the image with this digest (sha256:...) and all its tags; repeatable",
@@ -367,7 +353,7 @@ def untag(
     digests = list(dict.fromkeys(naming.check_digest(d) for d in _as_list(digest)))
     if not tags and not digests:
         raise ConfigError("nothing to remove: pass --tag TAG (repeat it), or --digest sha256:...")
-    s = _settings(c, repo=repo, region=region, account=account, profile=profile)
+    s = settings.from_context(c, repo=repo, region=region, account=account, profile=profile)
     if s.repo is None:
         raise ConfigError("no repository: pass --repo or set ecr.repo (INVOKE_ECR_REPO)")
     if c.config.run.dry:
@@ -654,7 +640,7 @@ def _copy_problem(stderr: str, dest: str, source: Source, engine_name: str) -> E
 @task(
     auto_shortflags=False,
     help={
-        **_WHERE,
+        **settings.WHERE_HELP,
         "source": "image to copy, as docker names it: nginx:1.27, me/app:v1, ghcr.io/org/app:v1",
         "repo": "ECR repository to copy into (default: ecr.repo)",
         "tag": "tag to give the copy (default: the source's tag)",
@@ -687,7 +673,7 @@ def mirror(
     the_tag = naming.check_tag(tag) if tag is not None else src.tag
     if the_tag is None:
         raise ConfigError("the source names a digest, not a tag: pass --tag for the copy")
-    s = _settings(c, repo=repo, region=region, account=account, profile=profile)
+    s = settings.from_context(c, repo=repo, region=region, account=account, profile=profile)
     if s.repo is None:
         raise ConfigError("no repository: pass --repo or set ecr.repo (INVOKE_ECR_REPO)")
     logins, target = Logins(c, s), _target(s)

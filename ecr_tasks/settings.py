@@ -54,6 +54,14 @@ DESCRIPTIONS: dict[str, str] = {
 }
 
 
+#: The help of the flags every task takes, for tasks.py and images.py alike.
+WHERE_HELP: dict[str, str] = {
+    "account": "12-digit AWS account id of the registry (default: ecr.account, else asked of AWS)",
+    "region": "AWS region of the registry (default: ecr.region, AWS_REGION, the profile's region)",
+    "profile": "AWS profile for credentials (default: ecr.profile, AWS_PROFILE)",
+}
+
+
 @dataclass
 class Settings:
     """Resolved, checked settings for one task call."""
@@ -236,3 +244,9 @@ def _check_profile_variable(environ: Mapping[str, str]) -> None:
 
 def _known_profiles(environ: Mapping[str, str]) -> str:
     return ", ".join(awsconfig.profile_names(environ)) or "none"
+
+
+def from_context(c: Any, **flags: Any) -> Settings:
+    """:func:`resolve` with a task's flags and the ``ecr`` tree of its context's config."""
+    config = c.config.get("ecr") or {}
+    return resolve({key: config[key] for key in config}, **flags)

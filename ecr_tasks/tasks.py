@@ -32,9 +32,7 @@ from ecr_tasks.token_source import Target
 # Long flags only: invoke would hand out single letters by argument order,
 # so -r would mean --region in one task and --repo in the next.
 _WHERE = {
-    "account": "12-digit AWS account id of the registry (default: ecr.account, else asked of AWS)",
-    "region": "AWS region of the registry (default: ecr.region, AWS_REGION, the profile's region)",
-    "profile": "AWS profile for credentials (default: ecr.profile, AWS_PROFILE)",
+    **settings.WHERE_HELP,
     "repo": "repository name, e.g. team/my-app (default: ecr.repo)",
 }
 _IMAGE_FLAGS = {
@@ -42,11 +40,6 @@ _IMAGE_FLAGS = {
     "tag": "tag to give the image in the registry; repeat for several tags",
     "image": "local image to publish (default: <repo>:<first tag>)",
 }
-
-
-def _settings(c: Any, **flags: Any) -> settings.Settings:
-    config = c.config.get("ecr") or {}
-    return settings.resolve({key: config[key] for key in config}, **flags)
 
 
 def _need_repo(s: settings.Settings) -> str:
@@ -149,7 +142,7 @@ def login(
     ahead of time, or to several registries at once. ``--helper`` stores no
     password: the engine asks ``docker-credential-ecr-tasks`` each time.
     """
-    s = _settings(
+    s = settings.from_context(
         c,
         region=region,
         account=account,
@@ -189,7 +182,7 @@ def logout(
     does it, and the token cache forgets their tokens, so the next login
     asks AWS afresh. Takes the flags of ``login``.
     """
-    s = _settings(c, region=region, account=account, profile=profile)
+    s = settings.from_context(c, region=region, account=account, profile=profile)
     targets = _login_targets(s, registry or [], public, bool(region or account), "logout")
     logins = Logins(c, s)
     for target in targets:
@@ -248,7 +241,7 @@ def uri(
     region are known, it makes no network call and needs no credentials;
     ``--digest`` asks the registry.
     """
-    s = _settings(c, repo=repo, region=region, account=account, profile=profile)
+    s = settings.from_context(c, repo=repo, region=region, account=account, profile=profile)
     tag = naming.check_tag(tag) if tag is not None else None
     logins = Logins(c, s)
     if not digest:
@@ -310,7 +303,7 @@ def tag(
     ``docker build -t <repo>:<tag> .`` produced.
     """
     tags = _need_tags(tag)
-    s = _settings(c, repo=repo, region=region, account=account, profile=profile)
+    s = settings.from_context(c, repo=repo, region=region, account=account, profile=profile)
     if image is not None:
         naming.check_image(image)
     _need_repo(s)
@@ -364,7 +357,7 @@ def push(
     the engine held before are left alone.
     """
     tags = _need_tags(tag)
-    s = _settings(c, repo=repo, region=region, account=account, profile=profile)
+    s = settings.from_context(c, repo=repo, region=region, account=account, profile=profile)
     if image is not None:
         naming.check_image(image)
     if kms_key is not None and (
@@ -450,7 +443,7 @@ def pull(
     if image is not None:
         domain, repo, tag, digest = _image_parts(image)
         digest = naming.check_digest(digest) if digest is not None else None
-    s = _settings(c, repo=repo, region=region, account=account, profile=profile)
+    s = settings.from_context(c, repo=repo, region=region, account=account, profile=profile)
     target = _one_target(s) if image is None else _host_target(s, domain)
     logins = Logins(c, s)
     repo_name = _need_repo(s)
