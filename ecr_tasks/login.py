@@ -59,8 +59,9 @@ class Logins:
         self.tokens = tokens or TokenSource(settings)
         self.auth_file = authfile.path(settings.engine, self.tokens.environ)
         self.dry = bool(c.config.run.dry)
-        # (host, password) pairs given to the engine in this call: with a
-        # credsStore the file cannot tell, and one login per token is enough.
+        # (host, password) pairs the engine was given or found holding in this
+        # call: with a credsStore the file cannot tell, and one check per token
+        # is enough.
         self._given: set[tuple[str, str]] = set()
 
     def host(self, target: Target, token: Token | None = None) -> str | None:
@@ -203,6 +204,8 @@ class Logins:
             self._use_helper(host)
         elif not authfile.holds(data, host, token.user, token.password):
             self._login(host, token)
+        else:
+            self._given.add((host, token.password))  # held already: read the file once
 
     def _login(self, host: str, token: Token) -> None:
         engine.login(
