@@ -19,6 +19,7 @@ from benchmarks.realhosts import REGISTRY
 from benchmarks.timing import BenchError, Side, run_once
 from benchmarks.workspace import BIN_DIR, Workspace
 from ecr_tasks import naming
+from ecr_tasks.cache import entry_text, read_entry
 
 EMPTY_TASKS_PY = ""
 PIPELINE = (
@@ -424,12 +425,14 @@ class _Stale(_Counted):
     def prepare(self) -> dict[str, str]:
         changes = super().prepare()
         path = self.entry()
-        record = json.loads(path.read_text(encoding="utf-8"))
-        life = record["expires_at"] - record["issued_at"]
-        record["issued_at"] = time.time() - STALE_AT * life
-        record["expires_at"] = record["issued_at"] + life
-        self._aged_at = record["issued_at"]
-        path.write_text(json.dumps(record), encoding="utf-8")  # keeps its mode, 0600
+        token = read_entry(path, path.stem)
+        if token is None:
+            raise BenchError(f"cannot read the token cache entry {path.name}")
+        life = token.expires_at - token.issued_at
+        token.issued_at = time.time() - STALE_AT * life
+        token.expires_at = token.issued_at + life
+        self._aged_at = token.issued_at
+        path.write_text(entry_text(path.stem, token), encoding="utf-8")  # keeps its mode, 0600
         return changes
 
     def after(self, output: str) -> None:
@@ -438,8 +441,8 @@ class _Stale(_Counted):
             time.sleep(0.02)
         if _refreshers(self.cache):
             raise BenchError("a refresher was still running after 90 s")
-        issued_at = json.loads(self.entry().read_text(encoding="utf-8"))["issued_at"]
-        if issued_at <= self._aged_at:
+        token = read_entry(self.entry(), self.entry().stem)
+        if token is None or token.issued_at <= self._aged_at:
             raise BenchError("the refresher did not renew the aged token")
         super().after(output)
 

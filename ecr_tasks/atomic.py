@@ -5,9 +5,11 @@ The token cache and the engine's auth file are both written this way.
 
 from __future__ import annotations
 
-import contextlib
 import os
-from pathlib import Path
+
+TYPE_CHECKING = False  # the cache imports this module on the helper's cached path
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def replace(path: Path, text: str, mode: int) -> None:
@@ -25,6 +27,8 @@ def replace(path: Path, text: str, mode: int) -> None:
             os.fsync(handle.fileno())
         os.replace(temp, path)
     except BaseException:
-        with contextlib.suppress(OSError):
+        try:  # noqa: SIM105 - contextlib would load collections on the helper's cached path
             os.unlink(temp)
+        except OSError:
+            pass
         raise

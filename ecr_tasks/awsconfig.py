@@ -10,12 +10,11 @@ AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/config and ~/.aws/credentials).
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from pathlib import Path
 
-TYPE_CHECKING = False
+TYPE_CHECKING = False  # the cache imports this module on the helper's cached path
 if TYPE_CHECKING:
     import configparser
+    from collections.abc import Mapping
 
 
 def _read(path: str) -> configparser.RawConfigParser:
@@ -32,11 +31,11 @@ def _read(path: str) -> configparser.RawConfigParser:
 
 
 def config_path(environ: Mapping[str, str] = os.environ) -> str:
-    return environ.get("AWS_CONFIG_FILE") or str(Path("~/.aws/config"))
+    return environ.get("AWS_CONFIG_FILE") or "~/.aws/config"
 
 
 def credentials_path(environ: Mapping[str, str] = os.environ) -> str:
-    return environ.get("AWS_SHARED_CREDENTIALS_FILE") or str(Path("~/.aws/credentials"))
+    return environ.get("AWS_SHARED_CREDENTIALS_FILE") or "~/.aws/credentials"
 
 
 def profile_settings(

@@ -14,17 +14,15 @@ without credentials. Errors also go to stderr, for a person running it.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-from collections.abc import Mapping
 
-from ecr_tasks import naming
+from ecr_tasks import cache, hostnames
 from ecr_tasks._version import __version__
-from ecr_tasks.errors import EcrTasksError, NotEcrHost
 
-TYPE_CHECKING = False  # typing itself costs time on every pull
+TYPE_CHECKING = False  # on a cache hit, a pull pays for nothing but os, sys and time
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from typing import IO
 
 #: The sentence engines take as "no credentials here" (docker-credential-helpers).
@@ -43,17 +41,17 @@ def get(server_url: str, environ: Mapping[str, str] = os.environ) -> dict[str, s
     A cached token past half of its life still answers while it is valid,
     and a refresher renews it in the background: no pull waits for the API.
     """
-    from ecr_tasks import token_source
-    from ecr_tasks.cache import is_fresh
-
-    host = naming.host_of(server_url)
-    token = token_source.cached(host, environ, stale=True)
+    host = hostnames.host_of(server_url)
+    token = cache.cached(host, environ, stale=True)
     if token is None:
+        from ecr_tasks import token_source
+        from ecr_tasks.errors import NotEcrHost
+
         try:
             token = token_source.token_for(host, environ)
         except NotEcrHost:
             raise HelperError(NOT_FOUND) from None
-    elif not is_fresh(token):
+    elif not cache.is_fresh(token):
         from ecr_tasks import refresher
 
         refresher.start(host, environ)
@@ -62,12 +60,10 @@ def get(server_url: str, environ: Mapping[str, str] = os.environ) -> dict[str, s
 
 def listed(environ: Mapping[str, str] = os.environ) -> dict[str, str]:
     """Registries whose fresh tokens the cache holds, host to user name."""
-    from ecr_tasks.cache import TokenCache, cache_dir
-
-    cache = TokenCache(cache_dir(environ))
+    store = cache.TokenCache(cache.cache_dir(environ))
     found: dict[str, str] = {}
-    for path in sorted(cache.directory.glob("*.json")):
-        token = cache.get(path.stem, quiet=True)
+    for path in sorted(store.directory.glob("*.json")):
+        token = store.get(path.stem, quiet=True)
         if token is not None:
             found[token.host] = token.user
     return found
@@ -88,14 +84,24 @@ def serve(action: str, stdin: IO[str], stdout: IO[str], environ: Mapping[str, st
     elif action == "list":
         answer = listed(environ)
     elif action == "version":
-        stdout.write(f"{naming.HELPER_PROGRAM} (ecr-tasks) {__version__}\n")
+        from ecr_tasks.naming import HELPER_PROGRAM
+
+        stdout.write(f"{HELPER_PROGRAM} (ecr-tasks) {__version__}\n")
         return
     else:
-        raise HelperError(
-            f"unknown action {action!r}: expected one of {', '.join(ACTIONS)}"
-        )
-    json.dump(answer, stdout)
-    stdout.write("\n")
+        raise HelperError(f"unknown action {action!r}: expected one of {', '.join(ACTIONS)}")
+    stdout.write(f"{as_json(answer)}\n")
+
+
+def as_json(answer: dict[str, str]) -> str:
+    """``answer`` as a JSON object; plain text is written as it is, the rest
+    by ``json``, whose import (and ``re``'s) would cost every pull 15 ms."""
+    texts = (*answer, *answer.values())
+    if all(text.isascii() and text.isprintable() and not {'"', "\\"} & set(text) for text in texts):
+        return "{" + ", ".join(f'"{k}": "{v}"' for k, v in answer.items()) + "}"
+    import json
+
+    return json.dumps(answer)
 
 
 def _report(message: str) -> None:
@@ -110,17 +116,21 @@ def _report(message: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
-        _report(f"usage: {naming.HELPER_PROGRAM} <{'|'.join(ACTIONS)}>")
+        from ecr_tasks.naming import HELPER_PROGRAM
+
+        _report(f"usage: {HELPER_PROGRAM} <{'|'.join(ACTIONS)}>")
         return 1
     try:
         serve(args[0], sys.stdin, sys.stdout, os.environ)
-    except (HelperError, EcrTasksError) as error:
-        _report(str(error))
-        return 1
     except KeyboardInterrupt:
         return 130
     except Exception as error:  # never a traceback in the engine's error output
-        _report(f"unexpected {type(error).__name__} in {args[0]}; please report it")
+        from ecr_tasks.errors import EcrTasksError
+
+        if isinstance(error, (HelperError, EcrTasksError)):
+            _report(str(error))
+        else:
+            _report(f"unexpected {type(error).__name__} in {args[0]}; please report it")
         return 1
     return 0
 

@@ -13,6 +13,12 @@ from collections import namedtuple
 
 from ecr_tasks.errors import BadValue, NotEcrHost, UnknownRegion
 
+# ECR Public's names and host_of live below, for the helper; offered here too.
+from ecr_tasks.hostnames import PUBLIC_REGION as PUBLIC_REGION
+from ecr_tasks.hostnames import PUBLIC_REGISTRY as PUBLIC_REGISTRY
+from ecr_tasks.hostnames import PUBLIC_REGISTRY_DUALSTACK as PUBLIC_REGISTRY_DUALSTACK
+from ecr_tasks.hostnames import host_of as host_of
+
 TYPE_CHECKING = False  # typing is not loaded when the credential helper parses a host
 if TYPE_CHECKING:
     from typing import Any, NamedTuple
@@ -54,11 +60,6 @@ ENGINES = ("docker", "podman", "nerdctl", "finch")
 #: Our credential helper's name in credHelpers, and the program engines run for it.
 HELPER = "ecr-tasks"
 HELPER_PROGRAM = f"docker-credential-{HELPER}"
-PUBLIC_REGISTRY = "public.ecr.aws"
-# AWS's dual-stack (IPv4 and IPv6) name for ECR Public.
-PUBLIC_REGISTRY_DUALSTACK = "ecr-public.aws.com"
-# ECR Public's API, and so its token, lives in this region only.
-PUBLIC_REGION = "us-east-1"
 
 
 def check_repo(value: object) -> str:
@@ -355,15 +356,6 @@ def host_of_endpoint(proxy_endpoint: str) -> str:
     from urllib.parse import urlsplit  # not needed to read a host, only a token's URL
 
     return urlsplit(proxy_endpoint).netloc or proxy_endpoint
-
-
-def host_of(key: str) -> str:
-    """The host in an auth file key or in what an engine hands a credential helper.
-
-    Both come as host, host:port, https://host or https://host/v1/; podman
-    also scopes keys by repository (host/team/app).
-    """
-    return key.strip().split("://", 1)[-1].split("/", 1)[0].lower()
 
 
 def account_of_host(host: str) -> str | None:

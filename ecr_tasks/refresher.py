@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
+
+TYPE_CHECKING = False  # the helper imports this module to start a refresher
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 #: Seconds a refresher may run before the system ends it.
 LIMIT = 60
@@ -49,16 +52,16 @@ def refresh(host: str, environ: Mapping[str, str] = os.environ) -> bool:
     from filelock import FileLock, Timeout
 
     from ecr_tasks import awsconfig, naming, token_source
-    from ecr_tasks.cache import TokenCache, cache_dir
+    from ecr_tasks.cache import TokenCache, cache_dir, cached, entry_key
 
     found = naming.parse_registry_host(host)
     principal = awsconfig.principal_hint(None, environ)
-    key = token_source.entry_key(found.region, found.account, found.public, principal, environ)
+    key = entry_key(found.region, found.account, found.public, principal, environ)
     cache = TokenCache(cache_dir(environ))
     try:
         cache.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         with FileLock(cache.directory / f"{key}.refresh.lock", timeout=0, mode=0o600):
-            if token_source.cached(host, environ) is not None:
+            if cached(host, environ) is not None:
                 return False  # another refresher has just renewed it
             token_source.token_for(host, environ)
             return True

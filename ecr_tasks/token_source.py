@@ -2,9 +2,9 @@
 
 The tasks and the credential helper both get their tokens here, so they
 share one cache, one key scheme and one API call for a crowd of concurrent
-callers. The helper runs once per pull, so a cache hit imports neither
-invoke nor botocore: :mod:`ecr_tasks.aws` (and botocore with it) is loaded
-only when a token has to be fetched, which is where its 0.3 s go.
+callers. The helper's cache hit is :func:`ecr_tasks.cache.cached` and never
+comes here; :mod:`ecr_tasks.aws` (and botocore with it) is loaded only when
+a token has to be fetched, which is where its 0.3 s go.
 
 :meth:`TokenSource.retrying` is the one place that retries with a fresh
 token when a registry turns down a cached one.
@@ -17,7 +17,7 @@ from collections import namedtuple
 from collections.abc import Callable, Mapping
 
 from ecr_tasks import awsconfig, naming
-from ecr_tasks.cache import NullCache, Token, TokenCache, cache_dir, cache_key, is_fresh, valid
+from ecr_tasks.cache import NullCache, Token, TokenCache, cache_dir, cached, entry_key
 from ecr_tasks.errors import AuthRejected, EcrTasksError
 
 TYPE_CHECKING = False  # typing, settings and aws cost the helper's cached path time
@@ -50,21 +50,6 @@ else:  # the same record, without loading typing
 _known_accounts: dict[tuple[str | None, str], str] = {}
 
 
-def entry_key(
-    region: str, account: str | None, public: bool, principal: str, environ: Mapping[str, str]
-) -> str:
-    """The cache entry of a registry's token for one principal.
-
-    ``account`` None is the caller's own registry (a login that named no
-    account); the API endpoint override is part of the key, so a stand-in's
-    tokens never answer for AWS.
-    """
-    service = "ECR_PUBLIC" if public else "ECR"
-    endpoint = environ.get(f"AWS_ENDPOINT_URL_{service}") or environ.get("AWS_ENDPOINT_URL") or ""
-    registry_id = "public" if public else (account or "caller")
-    return cache_key(registry_id, region, principal, endpoint)
-
-
 class TokenSource:
     """Tokens for the registries one task call (or one helper call) works with."""
 
@@ -91,9 +76,7 @@ class TokenSource:
 
     def key(self, target: Target) -> str:
         """The cache entry that holds ``target``'s token."""
-        return entry_key(
-            target.region, target.account, target.public, self.principal, self.environ
-        )
+        return entry_key(target.region, target.account, target.public, self.principal, self.environ)
 
     # -- accounts -----------------------------------------------------------
 
@@ -202,37 +185,6 @@ class TokenSource:
             self.cache.put(self.key(target), token)
         self._fetched.update(fetched)
         return fetched
-
-
-def cached(host: str, environ: Mapping[str, str] = os.environ, stale: bool = False) -> Token | None:
-    """A fresh cached token for the registry ``host`` names, if there is one;
-    with ``stale``, one past half of its life also does while it is valid.
-
-    The credential helper's fast path, which runs once per pull: the host's
-    labels give the account and region of the cache entry, and the entry
-    answers only if AWS gave its token for this very host. No host parser,
-    no partition table: a look-alike host finds no entry, and a name AWS did
-    not give (a FIPS or dual-stack one) goes the full way in :func:`token_for`.
-    The profile is the environment's (AWS_PROFILE), as for any AWS tool the
-    engine starts.
-    """
-    labels = host.split(".")
-    if host in (naming.PUBLIC_REGISTRY, naming.PUBLIC_REGISTRY_DUALSTACK):
-        account, region, public = None, naming.PUBLIC_REGION, True
-    elif len(labels) > 4 and len(labels[0]) == 12 and labels[0].isdigit():
-        region = labels[2] if labels[1].startswith("dkr-ecr") else labels[3]
-        account, public = labels[0], False
-    else:
-        return None
-    cache = TokenCache(cache_dir(environ))
-    principal = awsconfig.principal_hint(None, environ)
-    # Its own entry first, then the caller's (a login that named no account).
-    for registry in (account, None) if account else (None,):
-        token = cache.peek(entry_key(region, registry, public, principal, environ))
-        usable = token is not None and (is_fresh(token) or (stale and valid(token)))
-        if token is not None and usable and token.host == host:
-            return token
-    return None
 
 
 def token_for(host: str, environ: Mapping[str, str] = os.environ) -> Token:

@@ -206,7 +206,7 @@ def assert_one_clear_line(result: subprocess.CompletedProcess[str], *words: str)
 def assert_state_valid(env: dict[str, str]) -> None:
     """Nothing left corrupt: every cache entry and the Docker config parse,
     cache files are private, and no temporary file is left behind."""
-    import json
+    from tests.helpers import read_cache_entry
 
     directory = Path(env["XDG_CACHE_HOME"]) / "ecr-tasks"
     if directory.exists():
@@ -214,8 +214,8 @@ def assert_state_valid(env: dict[str, str]) -> None:
         assert not [p.name for p in directory.iterdir() if p.name.startswith(".tmp")]
         for entry in directory.glob("*.json"):
             assert entry.stat().st_mode & 0o777 == 0o600, entry
-            data = json.loads(entry.read_text())
-            assert data["format"] == 1 and entry.stem == data["key"], data.keys()
+            data = read_cache_entry(entry)
+            assert data["format"] == 2 and entry.stem == data["key"], data.keys()
             assert data["expires_at"] > data["issued_at"]
     docker_auths(env)  # raises if config.json is not valid JSON
 

@@ -7,7 +7,6 @@ Nothing here touches the network, AWS or a real container engine.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import time
@@ -132,15 +131,41 @@ class RecordingContext(MockContext):
         return Result(command=command)
 
 
+def read_cache_entry(path: Path) -> dict[str, Any]:
+    """A token cache entry's fields (the times as numbers, the header's
+    number as ``format``), read as an independent check of ecr_tasks.cache."""
+    header, *lines = path.read_text(encoding="utf-8").splitlines()
+    entry: dict[str, Any] = dict(line.split("=", 1) for line in lines)
+    entry["format"] = int(header.removeprefix("ecr-tasks token cache "))
+    for name in ("expires_at", "issued_at"):
+        entry[name] = float(entry[name]) if _number(entry[name]) else entry[name]
+    return entry
+
+
+def _number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def write_cache_entry(path: Path, entry: dict[str, Any]) -> None:
+    """Write ``entry`` (as :func:`read_cache_entry` gives it) back to ``path``."""
+    lines = [f"ecr-tasks token cache {entry['format']}"]
+    lines += [f"{name}={value}" for name, value in entry.items() if name != "format"]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
 def age_cache_entry(path: Path, seconds: float) -> dict[str, Any]:
     """Make the token cache entry at ``path`` look ``seconds`` older: its
     ``issued_at`` and ``expires_at`` both move back, so the same token looks
     further into its life (or past its end) without waiting. The file keeps
     its mode; the rewritten entry is returned."""
-    entry = json.loads(path.read_text(encoding="utf-8"))
+    entry = read_cache_entry(path)
     entry["issued_at"] -= seconds
     entry["expires_at"] -= seconds
-    path.write_text(json.dumps(entry), encoding="utf-8")
+    write_cache_entry(path, entry)
     return entry
 
 

@@ -25,7 +25,7 @@ from tests.conftest import (
     project_dir,
     token_files,
 )
-from tests.helpers import age_cache_entry
+from tests.helpers import age_cache_entry, read_cache_entry, write_cache_entry
 
 pytestmark = pytest.mark.e2e
 
@@ -81,9 +81,9 @@ def test_cache_files_are_private_atomic_and_plain(stack, faults, own_env, tmp_pa
     [entry] = token_files(own_env)
     assert entry.stat().st_mode & 0o777 == 0o600
     assert [p.name for p in cache.iterdir() if p.name.startswith(".tmp")] == []
-    data = json.loads(entry.read_text())
+    data = read_cache_entry(entry)
     assert set(data) == ENTRY_KEYS
-    assert data["format"] == 1 and data["key"] == entry.stem
+    assert data["format"] == 2 and data["key"] == entry.stem
     assert data["user"] == "AWS" and data["password"] in stack.issued_passwords()
     # The expiry is the API's (12 h), the issue time ours: both plausible.
     assert abs(data["issued_at"] - time.time()) < 60
@@ -182,7 +182,7 @@ def test_token_is_reused_until_half_its_life_then_replaced(stack, faults, own_en
 
     assert login() == 1
     [entry] = token_files(own_env)
-    issued = json.loads(entry.read_text())
+    issued = read_cache_entry(entry)
     life = issued["expires_at"] - issued["issued_at"]
     assert abs(life - TWELVE_HOURS) < 60
 
@@ -190,14 +190,14 @@ def test_token_is_reused_until_half_its_life_then_replaced(stack, faults, own_en
     # A minute short of half its life: still reused.
     age_cache_entry(entry, life / 2 - 60)
     assert login() == 0, "a token short of half its life was not reused"
-    assert json.loads(entry.read_text())["password"] == issued["password"]
+    assert read_cache_entry(entry)["password"] == issued["password"]
 
     # A minute past half its life (two minutes more): replaced.
     aged = age_cache_entry(entry, 120)
     assert aged["issued_at"] + life / 2 < time.time() < aged["expires_at"]
     assert login() == 1, "a token past half its life was reused"
     assert faults.count(GET_TOKEN) == 1
-    renewed = json.loads(entry.read_text())
+    renewed = read_cache_entry(entry)
     assert renewed["password"] != issued["password"]
     assert renewed["password"] in stack.issued_passwords()
     assert abs(renewed["issued_at"] - time.time()) < 60
@@ -215,7 +215,7 @@ def test_an_expired_token_is_never_handed_out_when_the_api_fails(
     [entry] = token_files(own_env)
     # Expired a minute ago as far as our cache knows, while the registry would
     # still take the token: handing it out would show as a login that works.
-    issued = json.loads(entry.read_text())
+    issued = read_cache_entry(entry)
     aged = age_cache_entry(entry, issued["expires_at"] - time.time() + 60)
     assert aged["expires_at"] < time.time()
 
@@ -236,8 +236,9 @@ CORRUPTIONS = {
     "garbage": b"\x00\xff\xfegarbage{{{",
     "empty": b"",
     "json-list": b"[1, 2, 3]",
-    "json-string": b'"token"',
-    "missing-fields": b'{"format": 1}',
+    "older-format": b'{"format": 1, "key": "k", "password": "p"}',
+    "missing-fields": b"ecr-tasks token cache 2\n",
+    "no-separator": b"ecr-tasks token cache 2\nkey\n",
     "wrong-types": None,  # a real entry whose expires_at became text
     "foreign-key": None,  # a real entry, but for another key
     "future-format": None,  # a real entry from a later format
@@ -253,7 +254,7 @@ def test_a_corrupt_cache_file_is_one_warning_then_rewritten(
     first = inv(["login"], project, own_env)
     assert first.returncode == 0, first.stderr
     [entry] = token_files(own_env)
-    good = json.loads(entry.read_text())
+    good = read_cache_entry(entry)
 
     if corruption == "directory":
         entry.unlink()
@@ -268,7 +269,7 @@ def test_a_corrupt_cache_file_is_one_warning_then_rewritten(
             bad["key"] = "0" * 64
         else:
             bad["format"] = 99
-        entry.write_text(json.dumps(bad))
+        write_cache_entry(entry, bad)
     faults.reset_counts()
 
     result = inv(["login"], project, own_env)
@@ -279,7 +280,7 @@ def test_a_corrupt_cache_file_is_one_warning_then_rewritten(
     assert "warning" in warnings[0] and entry.name[:16] in warnings[0]
     assert faults.count(GET_TOKEN) == 1
     assert entry.is_file()
-    rewritten = json.loads(entry.read_text())
+    rewritten = read_cache_entry(entry)
     assert set(rewritten) == ENTRY_KEYS and rewritten["password"] in stack.issued_passwords()
     assert_state_valid(own_env)
 
@@ -357,9 +358,9 @@ def test_a_cached_token_the_registry_rejects_is_refreshed_once(
     first = inv(["login"], project, own_env)
     assert first.returncode == 0, first.stderr
     [entry] = token_files(own_env)
-    revoked = json.loads(entry.read_text())
+    revoked = read_cache_entry(entry)
     revoked["password"] = "revoked-token"
-    entry.write_text(json.dumps(revoked))
+    write_cache_entry(entry, revoked)
     os.chmod(entry, 0o600)
     faults.reset_counts()
 
@@ -367,7 +368,7 @@ def test_a_cached_token_the_registry_rejects_is_refreshed_once(
     assert result.returncode == 0, result.stderr
     assert f"Logged in to {stack.registry}" in result.stdout
     assert faults.count(GET_TOKEN) == 1
-    fresh = json.loads(entry.read_text())["password"]
+    fresh = read_cache_entry(entry)["password"]
     assert fresh in stack.issued_passwords() and fresh != revoked["password"]
     assert docker_auths(own_env)[stack.registry]["auth"] == basic_auth("AWS", fresh)
 

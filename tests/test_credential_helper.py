@@ -20,7 +20,7 @@ import pytest
 
 from ecr_tasks.credential_helper import NOT_FOUND
 from tests.conftest import assert_no_issued_password, inv, project_dir, token_files
-from tests.helpers import age_cache_entry
+from tests.helpers import age_cache_entry, read_cache_entry
 
 pytestmark = pytest.mark.e2e
 
@@ -112,7 +112,7 @@ def test_inv_login_and_the_helper_share_one_token(stack, faults, helper_env, own
     assert answer.returncode == 0, answer.stderr
     assert faults.counts == {}, "the helper did not reuse the login's token"
     [entry] = token_files(env)
-    assert json.loads(answer.stdout)["Secret"] == json.loads(entry.read_text())["password"]
+    assert json.loads(answer.stdout)["Secret"] == read_cache_entry(entry)["password"]
 
 
 def test_a_token_past_half_its_life_is_renewed_and_an_expired_one_never_given(
@@ -122,7 +122,7 @@ def test_a_token_past_half_its_life_is_renewed_and_an_expired_one_never_given(
     first = helper("get", helper_env, HOST)
     assert first.returncode == 0, first.stderr
     [entry] = token_files(helper_env)
-    issued = json.loads(entry.read_text())
+    issued = read_cache_entry(entry)
     life = issued["expires_at"] - issued["issued_at"]
     assert abs(life - TWELVE_HOURS) < 60
 
@@ -134,14 +134,14 @@ def test_a_token_past_half_its_life_is_renewed_and_an_expired_one_never_given(
     same = json.loads(second.stdout)["Secret"] == json.loads(first.stdout)["Secret"]
     assert same, "the answer waited for a new token"
     deadline = time.monotonic() + 60
-    while json.loads(entry.read_text())["password"] == json.loads(first.stdout)["Secret"]:
+    while read_cache_entry(entry)["password"] == json.loads(first.stdout)["Secret"]:
         assert time.monotonic() < deadline, "the refresher did not renew the entry"
         time.sleep(0.05)
     assert faults.count(GET_TOKEN) == 2
     renewed = json.loads(helper("get", helper_env, HOST).stdout)["Secret"]
 
     # Expired a minute ago and the API refusing: an error, never the old password.
-    cached = json.loads(entry.read_text())
+    cached = read_cache_entry(entry)
     assert cached["password"] == renewed
     age_cache_entry(entry, cached["expires_at"] - time.time() + 60)
     faults.reset_counts()

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import password_forms
+from tests.helpers import read_cache_entry, write_cache_entry
 from tests.test_real_hosts import REGISTRY, real_hosts, unavailable, user_project  # noqa: F401
 
 pytestmark = pytest.mark.e2e
@@ -99,9 +100,9 @@ def test_an_expired_cached_token_is_replaced_not_sent(real_hosts, tmp_path):  # 
     remote = f"{REGISTRY}/real/helper-rotate:v1"
     place.docker(["rmi", "real/helper-rotate:v1", remote], project)
     [entry] = (Path(place.env["XDG_CACHE_HOME"]) / "ecr-tasks").glob("*.json")
-    record = json.loads(entry.read_text())
+    record = read_cache_entry(entry)
     record.update(issued_at=time.time() - 7200, expires_at=time.time() - 60)
-    entry.write_text(json.dumps(record))
+    write_cache_entry(entry, record)
 
     issued_before = len(real_hosts.issued_passwords())
     pulled = place.run(["docker", "pull", remote], project)
@@ -110,7 +111,7 @@ def test_an_expired_cached_token_is_replaced_not_sent(real_hosts, tmp_path):  # 
     # The new token is cached (under the registry's own entry); the expired
     # one was never handed to the engine, or the pull would have failed.
     newest = real_hosts.issued_passwords()[-1]
-    cached = [json.loads(p.read_text()) for p in entry.parent.glob("*.json")]
+    cached = [read_cache_entry(p) for p in entry.parent.glob("*.json")]
     renewed = [c for c in cached if c["password"] == newest]
     assert len(renewed) == 1 and renewed[0]["expires_at"] > time.time() + 3600
     same = newest == record["password"]  # compared apart, so no failure prints a password

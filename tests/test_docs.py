@@ -930,7 +930,7 @@ def test_guide_gives_podmans_auth_file_order_as_the_code_reads_it(site: Path) ->
 def test_guide_says_what_the_token_cache_key_is_made_of(site: Path) -> None:
     """The key is the account (or the caller's own), region, API endpoint and
     principal; not the registry host."""
-    from ecr_tasks.token_source import entry_key
+    from ecr_tasks.cache import entry_key
 
     environ = {"AWS_ENDPOINT_URL": "http://127.0.0.1:5000"}
     base = entry_key("eu-west-1", None, False, "profile:a", {})

@@ -53,6 +53,7 @@ from ecr_tasks.doctor import (
 )
 from ecr_tasks.errors import AwsError, ConfigError, RepositoryNotFound
 from ecr_tasks.settings import Settings
+from tests.helpers import read_cache_entry
 
 ARN = f"arn:aws:iam::{ACCOUNT}:user/dev"
 HOST = "127.0.0.1:5000"
@@ -436,7 +437,7 @@ def test_token_cache_empty(tmp_path: Path) -> None:
     "content",
     [
         pytest.param("{not json", id="junk"),
-        pytest.param(json.dumps({"format": 99, "key": KEY, "issued_at": 1, "expires_at": 2}),
+        pytest.param(f"ecr-tasks token cache 99\nkey={KEY}\nissued_at=1\nexpires_at=2\n",
                      id="other-format"),
     ],
 )  # fmt: skip
@@ -1121,7 +1122,7 @@ def test_doctor_finds_a_stored_login_that_expired(
         stack.set_token_ttl(12 * 3600)
     assert logged_in.returncode == 0, logged_in.stderr
     [entry] = token_files(own_config)
-    time.sleep(max(0.0, json.loads(entry.read_text())["expires_at"] + 0.5 - time.time()))
+    time.sleep(max(0.0, read_cache_entry(entry)["expires_at"] + 0.5 - time.time()))
 
     result = ecr_tasks(["doctor"], own_config, tmp_path)
 

@@ -5,7 +5,6 @@ registry, dockerd), with nothing but a copy of tasks.py and an invoke.yaml."""
 from __future__ import annotations
 
 import base64
-import json
 import re
 import urllib.request
 
@@ -21,6 +20,7 @@ from tests.conftest import (
     project_dir,
     token_files,
 )
+from tests.helpers import read_cache_entry
 from tests.main_flow import Place, add_rootfs, run_main_flow
 
 pytestmark = pytest.mark.e2e
@@ -162,7 +162,7 @@ def test_push_then_pull_with_no_login_first_is_the_whole_job(stack, faults, own_
     assert faults.count("GetAuthorizationToken") == 0  # the cached token served
     assert stack.registry in docker_auths(fresh)
     [entry] = token_files(own_env)
-    assert_no_password(json.loads(entry.read_text())["password"], pushed, pulled)
+    assert_no_password(read_cache_entry(entry)["password"], pushed, pulled)
 
 
 def assert_no_password(password: str, *runs) -> None:

@@ -7,7 +7,6 @@ still parse. Every part that a test stops is started again in ``finally``.
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -26,7 +25,7 @@ from tests.conftest import (
     project_dir,
     token_files,
 )
-from tests.helpers import age_cache_entry
+from tests.helpers import age_cache_entry, read_cache_entry
 
 pytestmark = pytest.mark.e2e
 
@@ -118,7 +117,7 @@ def test_expired_token_is_replaced_by_a_fresh_one(stack, faults, own_env, tmp_pa
     first = inv(["login"], project, own_env)
     assert first.returncode == 0, first.stderr
     [entry] = token_files(own_env)
-    old = json.loads(entry.read_text())
+    old = read_cache_entry(entry)
     # Expired a minute ago as far as our cache knows (no waiting): the registry
     # would still take it, so only the cache's own rule can replace it.
     age_cache_entry(entry, old["expires_at"] - time.time() + 60)
@@ -126,7 +125,7 @@ def test_expired_token_is_replaced_by_a_fresh_one(stack, faults, own_env, tmp_pa
     assert second.returncode == 0, second.stderr
     assert faults.count(GET_TOKEN) == 2, "the expired token was reused"
     [entry] = token_files(own_env)
-    new = json.loads(entry.read_text())
+    new = read_cache_entry(entry)
     assert new["password"] != old["password"]
     assert new["expires_at"] > time.time() + 3600
     assert docker_auths(own_env)[stack.registry]["auth"] == basic_auth("AWS", new["password"])
@@ -215,7 +214,7 @@ def test_a_crowd_of_cold_logins_makes_one_api_call(
     assert calls == 1
     assert sum(faults.counts.values()) == 1  # and no STS call either
     [entry] = token_files(own_env)
-    token = json.loads(entry.read_text())["password"]
+    token = read_cache_entry(entry)["password"]
     assert docker_auths(own_env)[stack.registry]["auth"] == basic_auth("AWS", token)
     assert_state_valid(own_env)
 

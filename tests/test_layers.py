@@ -27,7 +27,9 @@ LAZY_IMPORTS = {
     # the rest of the package only on a cache miss (the helper's cached answer)
     ("token_source", "settings"),
     ("credential_helper", "token_source"),
-    ("credential_helper", "cache"),
+    # the host parser and the error classes (re, collections: 10 ms) only to fail or to fetch
+    ("credential_helper", "naming"),
+    ("credential_helper", "errors"),
     # the refresher only when a token is past half of its life
     ("credential_helper", "refresher"),
     ("refresher", "awsconfig"),

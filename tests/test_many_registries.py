@@ -25,6 +25,7 @@ from tests.conftest import (
     project_dir,
     token_files,
 )
+from tests.helpers import read_cache_entry
 
 pytestmark = pytest.mark.e2e
 
@@ -252,9 +253,7 @@ def test_login_registry_takes_account_and_region_from_the_host(
 
 def cached_passwords(env: dict[str, str]) -> dict[str, str]:
     """{registry host: password} of the token cache's entries."""
-    import json
-
-    entries = [json.loads(path.read_text()) for path in token_files(env)]
+    entries = [read_cache_entry(path) for path in token_files(env)]
     return {entry["host"]: entry["password"] for entry in entries}
 
 

@@ -14,6 +14,7 @@ import urllib.request
 import pytest
 
 from tests.conftest import assert_one_clear_line, inv, make_image, project_dir, token_files
+from tests.helpers import read_cache_entry
 from tests.test_create_e2e import describe
 
 pytestmark = pytest.mark.e2e
@@ -24,7 +25,7 @@ OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 def cached_password(env: dict[str, str]) -> str:
     """The registry password as the token cache holds it after a login."""
     [entry] = token_files(env)
-    return json.loads(entry.read_text())["password"]
+    return read_cache_entry(entry)["password"]
 
 
 class Registry:

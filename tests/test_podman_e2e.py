@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import inv, make_podman_image, podman, project_dir, token_files
+from tests.helpers import read_cache_entry
 
 pytestmark = pytest.mark.e2e
 
@@ -57,7 +58,7 @@ def test_podman_push_then_pull_round_trip(stack, faults, podman_env, tmp_path):
     assert by_digest.stdout.splitlines()[-1].endswith(f"@{digest} {digest}")
 
     [entry] = token_files(env)
-    password = json.loads(entry.read_text())["password"]
+    password = read_cache_entry(entry)["password"]
     for run in (pushed, pulled, by_digest):
         assert password not in run.stdout + run.stderr
 

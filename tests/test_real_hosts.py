@@ -28,6 +28,7 @@ from ecr_tasks.standin import StandinError
 from ecr_tasks.standin.emulator import issued_passwords
 from ecr_tasks.standin.realhosts import Authority, pick_address
 from tests.conftest import REPO_ROOT, _in_ci, project_dir
+from tests.helpers import read_cache_entry
 from tests.main_flow import Place, add_rootfs, run_main_flow
 
 pytestmark = pytest.mark.e2e
@@ -123,7 +124,7 @@ def test_main_flow_on_real_names_over_tls(real_hosts, tmp_path):
     # The token really came from the API's real endpoint name: the cache
     # entry records it, and the engine stored the registry's real name.
     [entry] = (real_hosts.workdir / "cache" / "ecr-tasks").glob("*.json")
-    cached = json.loads(entry.read_text())
+    cached = read_cache_entry(entry)
     assert cached["password"] in real_hosts.issued_passwords()
     config = json.loads(Path(place.env["DOCKER_CONFIG"], "config.json").read_text())
     assert REGISTRY in config["auths"]

@@ -14,7 +14,7 @@ import time
 import pytest
 
 from tests.conftest import token_files
-from tests.helpers import age_cache_entry
+from tests.helpers import age_cache_entry, read_cache_entry
 
 pytestmark = pytest.mark.e2e
 
@@ -41,7 +41,7 @@ def refresher(host: str, env: dict[str, str]) -> subprocess.Popen[str]:
 
 def cached_password(env: dict[str, str]) -> str:
     [entry] = token_files(env)
-    password: str = json.loads(entry.read_text())["password"]
+    password: str = read_cache_entry(entry)["password"]
     return password
 
 
@@ -126,7 +126,7 @@ def test_steady_use_waits_only_once_and_asks_once_per_half_life(
             # Before each later pull the cache already holds a valid token,
             # so the helper answers from it (a stale one starts a refresher).
             [entry] = token_files(own_env)
-            assert json.loads(entry.read_text())["expires_at"] > time.time()
+            assert read_cache_entry(entry)["expires_at"] > time.time()
             helper_get(host, own_env)
             answers += 1
             time.sleep(0.25)
