@@ -102,10 +102,6 @@ def run_probe(argv: Sequence[str]) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _first_line(text: str) -> str:
-    return next((line.strip() for line in text.splitlines() if line.strip()), "")
-
-
 def _probe(label: str, argv: list[str], run: Probe, hint: str, where: str) -> Check | str:
     """The first line ``argv`` prints, or the failed check that says why there is none."""
     try:
@@ -117,10 +113,10 @@ def _probe(label: str, argv: list[str], run: Probe, hint: str, where: str) -> Ch
     except OSError as error:
         return Check(label, FAIL, f"cannot run {argv[0]}: {error.strerror}", hint)
     if done.returncode != 0 or not done.stdout.strip():
-        lines = [line.strip() for line in done.stderr.splitlines() if line.strip()]
-        reason = lines[-1][:200] if lines else "no error output"
+        lines = done.stderr.strip().splitlines()
+        reason = lines[-1].strip()[:200] if lines else "no error output"
         return Check(label, FAIL, f"{where} failed: {reason}", hint)
-    return _first_line(done.stdout)
+    return done.stdout.strip().splitlines()[0].strip()
 
 
 def check_engine_installed(engine: str, run: Probe = run_probe) -> Check:
@@ -145,10 +141,9 @@ def engine_endpoint(engine: str, environ: Mapping[str, str]) -> str:
     if engine == "podman":
         host = environ.get("CONTAINER_HOST")
         return f"CONTAINER_HOST={host}" if host else "the local podman store"
-    if environ.get("DOCKER_HOST"):
-        return f"DOCKER_HOST={environ['DOCKER_HOST']}"
-    if environ.get("DOCKER_CONTEXT"):
-        return f"DOCKER_CONTEXT={environ['DOCKER_CONTEXT']}"
+    for name in ("DOCKER_HOST", "DOCKER_CONTEXT"):
+        if environ.get(name):
+            return f"{name}={environ[name]}"
     return "its default socket"
 
 
@@ -160,8 +155,7 @@ def check_daemon(
     where = engine_endpoint(engine, environ)
     hint = f"start the {engine} daemon or point DOCKER_HOST at a running one"
     hint = "start podman's socket or fix CONTAINER_HOST" if engine == "podman" else hint
-    argv = [engine, *_DAEMON_PROBES.get(engine, ("info",))]
-    found = _probe(label, argv, run, hint, where)
+    found = _probe(label, [engine, *_DAEMON_PROBES.get(engine, ("info",))], run, hint, where)
     if isinstance(found, Check):
         return found
     return Check(label, OK, f"{engine} server {found} at {where}")
@@ -207,12 +201,10 @@ def check_credentials(aws: Aws, region: str, profile: str | None) -> tuple[Check
     label = "AWS credentials"
     try:
         arn = aws.caller_arn(region)
-    except EcrTasksError as error:
-        # A ConfigError already says what to do; an API refusal may need a second look.
-        hint = (
-            "" if isinstance(error, ConfigError) else "`aws sts get-caller-identity` asks the same"
-        )
-        return Check(label, FAIL, str(error), hint), None
+    except ConfigError as error:  # it already says what to do
+        return Check(label, FAIL, str(error)), None
+    except EcrTasksError as error:  # an API refusal may need a second look
+        return Check(label, FAIL, str(error), "`aws sts get-caller-identity` asks the same"), None
     via = f" (profile {profile})" if profile else ""
     return Check(label, OK, f"{arn}{via}"), account_of_arn(arn)
 
@@ -288,8 +280,6 @@ def check_token_cache(cache: TokenCache | NullCache, key: str, now: float | None
 
 # -- the engine's stored logins ----------------------------------------------
 
-#: A stored login that expires within this many seconds is reported.
-SOON = 3600.0
 PLAIN_HINT = (
     "anyone who can read that file can use the token until it expires; "
     "set credsStore or credHelpers to keep it in a credential helper"
@@ -311,11 +301,8 @@ def password_of(entry: object) -> str:
 
 
 def password_expiry(password: str) -> float | None:
-    """When an ECR password expires, as the password itself says; best-effort.
-
-    Undocumented: ECR's passwords are commonly seen to be base64 of a JSON
-    document with an ``expiration`` in seconds since the epoch. None otherwise.
-    """
+    """When an ECR password expires, or None. Best-effort: undocumented, but ECR's passwords
+    are commonly base64 of a JSON document with an ``expiration`` in seconds since the epoch."""
     try:
         found = json.loads(base64.b64decode(password, validate=True)).get("expiration")
     except (ValueError, AttributeError):
@@ -341,8 +328,7 @@ def check_logins(
     ``engine logins`` (every registry's helper or plain password; a helper
     program that is missing fails every pull from its hosts), then one
     ``stored login`` line per problem with an ECR host's (or ``host``'s)
-    login. Never a password or any part of one.
-    """
+    login. Never a password or any part of one."""
     path, this = authfile.path(engine, environ), (host or "").lower()
     labels = ["credential store", "engine logins"][0 if host else 1 :]
     try:
@@ -399,7 +385,7 @@ def check_logins(
         if expires is not None and expires <= now:
             expired = f"stored login for {name} expired at {_when(expires)}"
             checks.append(Check("stored login", FAIL, expired, renew))
-        elif expires is not None and expires < now + SOON:
+        elif expires is not None and expires < now + 3600:  # within the hour
             soon = f"stored login for {name} expires in {int(expires - now) // 60} min"
             checks.append(Check("stored login", OK, soon, renew))
         if region and theirs and theirs != region:

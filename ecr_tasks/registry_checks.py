@@ -39,11 +39,8 @@ def verify_digests(
     tag_of: dict[str, str],
     pushed: dict[str, str | None],
 ) -> dict[str, str | None]:
-    """Ask the registry itself what each pushed tag resolves to now.
-
-    It must be the digest the engine reported; an engine that reports none
-    gets the registry's answer. One HEAD request per tag.
-    """
+    """Each pushed ref's digest as the registry serves it now, which must be
+    the digest the engine reported, if it reported one."""
     served_digests: dict[str, str | None] = {}
     for ref, reported in pushed.items():
         served = registry_digest(tokens, target, host, repo, tag_of[ref])
@@ -67,12 +64,8 @@ def refuse_overwrites(
     locked: bool,
     force: bool,
 ) -> None:
-    """Stop before pushing anything over what a push would silently lose.
-
-    A tag of an immutable repository (``locked``) cannot be pushed again;
-    a tag that holds a multi-platform index would keep one platform only.
-    One HEAD request per tag, and a GET for an index to name its platforms.
-    """
+    """Stop before a push over a tag of an immutable repository (``locked``), or over a
+    multi-platform index, which would keep one platform only (unless ``force``)."""
     from ecr_tasks import registry_api  # urllib.request: only when a registry is asked
 
     for the_tag in tags:

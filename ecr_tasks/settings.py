@@ -9,7 +9,7 @@ Every value is checked here, wherever it came from, before any command runs.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,14 +93,15 @@ class Settings:
 
 
 def _as_list(value: Any) -> list[Any]:
-    if value is None or value == "" or value == []:
+    if value in (None, "", []):
         return []
-    if isinstance(value, (list, tuple)):
-        return list(value)
-    return [value]
+    return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
 _SWITCH_DEFAULTS = {"fips": False, "dualstack": False, "cache": True, "helper": False}
+#: The words a switch may be set to, since environment variables give text.
+_SWITCH_WORDS = dict.fromkeys(("1", "true", "yes", "on"), True)
+_SWITCH_WORDS.update(dict.fromkeys(("", "0", "false", "no", "off"), False))
 
 
 def _accounts(value: Any) -> list[str]:
@@ -115,7 +116,7 @@ def _accounts(value: Any) -> list[str]:
             found += parts
         else:
             found.append(naming.check_account(item))
-    return found
+    return list(dict.fromkeys(found))
 
 
 def _flag_bool(name: str, value: Any) -> bool:
@@ -124,15 +125,9 @@ def _flag_bool(name: str, value: Any) -> bool:
     if isinstance(value, bool):
         return value
     # INVOKE_ECR_* values for keys whose default is not a bool arrive as text.
-    if isinstance(value, str) and value.lower() in ("1", "true", "yes", "on"):
-        return True
-    if isinstance(value, str) and value.lower() in ("0", "false", "no", "off", ""):
-        return False
+    if isinstance(value, str) and value.lower() in _SWITCH_WORDS:
+        return _SWITCH_WORDS[value.lower()]
     raise BadValue(f"ecr.{name} setting", value, "expected true or false")
-
-
-def _dedupe(values: Iterable[str]) -> list[str]:
-    return list(dict.fromkeys(values))
 
 
 def resolve(
@@ -161,14 +156,11 @@ def resolve(
     else:
         _check_profile_variable(environ)
 
-    region_values = _as_list(pick(region, "region"))
-    if not region_values:
-        env_region = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION")
-        if env_region:
-            region_values = [env_region]
-        else:
-            own = awsconfig.profile_region(profile_value or environ.get("AWS_PROFILE"), environ)
-            region_values = [own] if own else []
+    region_values = _as_list(pick(region, "region")) or _as_list(
+        environ.get("AWS_REGION")
+        or environ.get("AWS_DEFAULT_REGION")
+        or awsconfig.profile_region(profile_value or environ.get("AWS_PROFILE"), environ)
+    )
 
     registry = pick(None, "registry")
     dualstack = _flag_bool("dualstack", pick(None, "dualstack"))
@@ -178,15 +170,15 @@ def resolve(
         public_registry = naming.public_registry_host(dualstack=True)
     return Settings(
         repo=naming.check_repo(r) if (r := pick(repo, "repo")) is not None else None,
-        regions=_dedupe(check_region(r, environ) for r in region_values),
-        accounts=_dedupe(_accounts(pick(account, "account"))),
+        regions=list(dict.fromkeys(check_region(r, environ) for r in region_values)),
+        accounts=_accounts(pick(account, "account")),
         profile=profile_value,
         registry=naming.check_registry(registry) if registry else None,
         engine=naming.check_engine(pick(None, "engine")),
         fips=_flag_bool("fips", pick(None, "fips")),
         dualstack=dualstack,
-        cache=_flag_bool("cache", config.get("cache")) if cache is None else cache,
-        helper=_flag_bool("helper", config.get("helper")) if helper is None else helper,
+        cache=_flag_bool("cache", pick(cache, "cache")),
+        helper=_flag_bool("helper", pick(helper, "helper")),
         public_registry=naming.check_registry(public_registry),
     )
 
@@ -194,16 +186,10 @@ def resolve(
 def check_region(value: Any, environ: Mapping[str, str] = os.environ) -> str:
     """``value`` if botocore lists it as a region, or if the escape hatch
     (``ECR_TASKS_ALLOW_UNKNOWN_REGION=1``) lets a newer region through."""
-    allow = _flag_value(environ.get(naming.ALLOW_UNKNOWN_REGION), naming.ALLOW_UNKNOWN_REGION)
-    return naming.check_known_region(value, allow_unknown=allow)
-
-
-def _flag_value(text: str | None, name: str) -> bool:
-    if text is None or text.lower() in ("", "0", "false", "no", "off"):
-        return False
-    if text.lower() in ("1", "true", "yes", "on"):
-        return True
-    raise ConfigError(f"invalid {name} {text!r}: expected 1 or 0")
+    text = environ.get(naming.ALLOW_UNKNOWN_REGION, "")
+    if text.lower() not in _SWITCH_WORDS:
+        raise ConfigError(f"invalid {naming.ALLOW_UNKNOWN_REGION} {text!r}: expected 1 or 0")
+    return naming.check_known_region(value, allow_unknown=_SWITCH_WORDS[text.lower()])
 
 
 def _check_profile(value: Any, environ: Mapping[str, str]) -> str:
@@ -214,39 +200,29 @@ def _check_profile(value: Any, environ: Mapping[str, str]) -> str:
         or any(ch.isspace() or not ch.isprintable() or ch in "[]" for ch in value)
     ):
         raise BadValue("profile", value, "expected a profile name from your AWS config")
-    if not awsconfig.profile_exists(value, environ):
-        raise ConfigError(
-            f"unknown AWS profile {value!r}: not in {awsconfig.config_path(environ)} "
-            f"or {awsconfig.credentials_path(environ)}; profiles there: {_known_profiles(environ)}"
-        )
+    _require_profile(value, environ)
     return value
-
-
-#: The variables botocore takes a profile name from, in its order.
-PROFILE_VARIABLES = ("AWS_DEFAULT_PROFILE", "AWS_PROFILE")
 
 
 def _check_profile_variable(environ: Mapping[str, str]) -> None:
     """Check the profile an AWS variable names, as ``--profile`` is checked,
     before botocore reads it and fails with a sentence of its own."""
-    variable = next((name for name in PROFILE_VARIABLES if environ.get(name)), None)
-    if variable is None:
-        return
-    value = environ[variable]
+    # The variables botocore takes a profile name from, in its order.
+    variable = next((v for v in ("AWS_DEFAULT_PROFILE", "AWS_PROFILE") if environ.get(v)), None)
     # botocore needs no section for "default": it then has no settings at all.
-    if value == "default" or awsconfig.profile_exists(value, environ):
-        return
-    raise ConfigError(
-        f"unknown AWS profile {value!r} in {variable}: not in {awsconfig.config_path(environ)} "
-        f"or {awsconfig.credentials_path(environ)}; profiles there: {_known_profiles(environ)}"
-    )
+    if variable and environ[variable] != "default":
+        _require_profile(environ[variable], environ, f" in {variable}")
 
 
-def _known_profiles(environ: Mapping[str, str]) -> str:
-    return ", ".join(awsconfig.profile_names(environ)) or "none"
+def _require_profile(name: str, environ: Mapping[str, str], source: str = "") -> None:
+    if not awsconfig.profile_exists(name, environ):
+        known = ", ".join(awsconfig.profile_names(environ)) or "none"
+        raise ConfigError(
+            f"unknown AWS profile {name!r}{source}: not in {awsconfig.config_path(environ)} "
+            f"or {awsconfig.credentials_path(environ)}; profiles there: {known}"
+        )
 
 
 def from_context(c: Any, **flags: Any) -> Settings:
     """:func:`resolve` with a task's flags and the ``ecr`` tree of its context's config."""
-    config = c.config.get("ecr") or {}
-    return resolve({key: config[key] for key in config}, **flags)
+    return resolve(dict(c.config.get("ecr") or {}), **flags)
