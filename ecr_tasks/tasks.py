@@ -76,9 +76,7 @@ def _host_target(s: settings.Settings, host: str) -> Target:
         return Target(s.region, s.account)
     found = naming.parse_registry_host(host)
     settings.check_region(found.region)  # a look-alike region in a host is refused too
-    if found.public:
-        return Target(found.region, public=True, host=found.host)
-    return Target(found.region, found.account, host=found.host)
+    return Target(found.region, found.account, found.public, found.host)  # public: no account
 
 
 def _image_parts(image: str) -> tuple[str, str, str | None, str | None]:
@@ -256,10 +254,9 @@ def _tag_all(
 def _new_names(
     c: Any, s: settings.Settings, host: str, tags: list[str], image: str | None
 ) -> list[str]:
-    """The registry names a push would tag that the engine does not hold yet:
-    the ones to remove again if the push fails. None under ``--dry``, and
-    none when the source may be a bare image id, which our name alone might
-    keep (removing it would remove the image)."""
+    """The registry names a push would tag that the engine does not hold yet, to remove if
+    the push fails. None under ``--dry``, nor when the source may be a bare image id, which
+    our name alone might keep (removing it would remove the image)."""
     if c.config.run.dry or (image is not None and re.fullmatch(r"sha256:.*|[0-9a-f]{4,64}", image)):
         return []
     refs = [naming.image_ref(host, _need_repo(s), t) for t in tags]
