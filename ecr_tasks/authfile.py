@@ -1,10 +1,8 @@
 """The engine's auth file: docker's config.json, podman's auth.json, finch's.
 
-This module is its one owner: where the file is, reading it (one error
-policy: a missing file is empty, an unreadable one is a :class:`ConfigError`),
-atomic writes that keep its mode, and the lock beside it. Every reader and
-writer in the package goes through here: whether the engine holds our login,
-``credHelpers`` entries, logout, ``doctor``.
+This module is its one owner, and every reader and writer in the package goes
+through it: where the file is, reading it (one error policy, see :func:`read`),
+atomic writes that keep its mode, and the lock beside it.
 
 The lock (``<file>.lock`` beside the file, from ``filelock``, left in place
 between uses) serialises our own writers, ``<engine> login`` and ``logout``
@@ -28,12 +26,6 @@ from ecr_tasks import atomic
 from ecr_tasks.errors import ConfigError
 from ecr_tasks.naming import HELPER, host_of
 
-#: Seconds a writer waits for another to finish before giving up.
-LOCK_WAIT = 60.0
-#: The keys of an ``auths`` entry that hold a usable secret (docker writes an
-#: empty {} there for hosts a credential helper serves).
-SECRET_KEYS = ("auth", "password", "identitytoken")
-
 
 def path(engine: str, environ: Mapping[str, str] = os.environ) -> Path:
     """The file ``<engine> login`` writes credentials to."""
@@ -52,11 +44,8 @@ def path(engine: str, environ: Mapping[str, str] = os.environ) -> Path:
 
 
 def read(file: Path) -> dict[str, Any]:
-    """The file's JSON object; {} when there is none yet.
-
-    A file that is there but cannot be read, or is not a JSON object, is
-    the user's to fix: we stop rather than replace it.
-    """
+    """The file's JSON object; {} when there is none yet. One that cannot be read
+    or is not a JSON object is the user's to fix: we stop rather than replace it."""
     try:
         text = file.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -79,8 +68,9 @@ def section(data: Mapping[str, Any], key: str) -> dict[str, Any]:
 
 
 @contextlib.contextmanager
-def locked(file: Path, wait: float = LOCK_WAIT) -> Iterator[None]:
-    """Hold the lock beside ``file`` (``config.json.lock``) for a read-modify-write."""
+def locked(file: Path, wait: float = 60.0) -> Iterator[None]:
+    """Hold the lock beside ``file`` (``config.json.lock``) for a read-modify-write,
+    waiting up to ``wait`` seconds for another writer to finish."""
     from filelock import FileLock, Timeout  # only writers pay for it
 
     target = file.resolve()  # a symlinked file is locked where it lives
@@ -119,16 +109,13 @@ def helper_for(data: Mapping[str, Any], host: str) -> str | None:
 
 
 def has_secret(entry: object) -> bool:
-    return isinstance(entry, dict) and any(entry.get(k) for k in SECRET_KEYS)
+    """Whether an ``auths`` entry holds a usable secret (docker writes {} for a helper's hosts)."""
+    return isinstance(entry, dict) and any(map(entry.get, ("auth", "password", "identitytoken")))
 
 
 def holds(data: Mapping[str, Any], host: str, user: str, password: str) -> bool:
-    """True when the file's ``data`` already holds exactly this login for ``host``.
-
-    A credential helper keeps the secret out of the file, so then this
-    cannot tell, and says False: one more login costs a few milliseconds,
-    a wrong True a failed push.
-    """
+    """True when the file's ``data`` already holds exactly this login for ``host``. Under a
+    credential helper it cannot tell and says False: a wrong True would fail a push."""
     if helper_for(data, host) is not None:
         return False
     wanted = base64.b64encode(f"{user}:{password}".encode()).decode()

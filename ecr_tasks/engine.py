@@ -13,7 +13,6 @@ import os
 import re
 import shlex
 import subprocess
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -71,16 +70,12 @@ def command_line(argv: Sequence[str]) -> str:
     return shlex.join(argv)
 
 
-def _last_line(text: str) -> str:
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    return lines[-1] if lines else ""
-
-
 def classify(
     engine: str, action: str, stderr: str, target: str, secrets: Sequence[str] = ()
 ) -> EngineError | RepositoryNotFound:
     """Turn an engine's error output into one :class:`EngineError` line."""
-    detail = redact(_last_line(stderr), secrets)[:300]
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    detail = redact(lines[-1] if lines else "", secrets)[:300]  # the last line
     if _DAEMON_DOWN.search(stderr):
         return EngineError(
             f"{engine} daemon is not running or not reachable "
@@ -117,25 +112,17 @@ def classify(
     return EngineError(f"{engine} {action} {target} failed: {detail or 'no error output'}")
 
 
-def _run_config(c: Any) -> Any:
-    return c.config.run
-
-
 #: Seconds an engine login or logout may take.
 ENGINE_TIMEOUT = 120
 
 
 def login(c: Any, engine: str, host: str, user: str, password: str, auth_file: Path) -> bool:
-    """``<engine> login --username <user> --password-stdin <host>``.
-
-    The password goes to stdin only. The engine rewrites ``auth_file`` from
-    what it read, so the login holds the file's lock. False under ``--dry``.
-    """
+    """``<engine> login --username <user> --password-stdin <host>``, the password on stdin
+    only, holding the lock of ``auth_file`` (which the engine rewrites). False under ``--dry``."""
     argv = [engine, "login", "--username", user, "--password-stdin", host]
-    run = _run_config(c)
+    run = c.config.run
     if run.echo or run.dry:
-        print(run.echo_format.format(command=command_line(argv)))
-        sys.stdout.flush()
+        print(run.echo_format.format(command=command_line(argv)), flush=True)
     if run.dry:
         return False
     try:
@@ -151,9 +138,7 @@ def login(c: Any, engine: str, host: str, user: str, password: str, auth_file: P
     except FileNotFoundError:
         raise EngineError(f"{engine} not found on PATH: install it or set ecr.engine") from None
     except subprocess.TimeoutExpired:
-        raise EngineError(
-            f"{engine} login to {host} timed out after {ENGINE_TIMEOUT} s"
-        ) from None
+        raise EngineError(f"{engine} login to {host} timed out after {ENGINE_TIMEOUT} s") from None
     if done.returncode != 0:
         secrets = secret_forms(user, password)
         raise classify(engine, "login", done.stderr + done.stdout, host, secrets)
@@ -191,14 +176,13 @@ def run(
         raise EngineError(f"{argv[0]} not found on PATH: install it or set ecr.engine") from None
     except CommandTimedOut:
         raise EngineError(f"{argv[0]} {action} {target} timed out after {timeout:g} s") from None
-    if result is None or _run_config(c).dry:
+    if result is None or c.config.run.dry:
         return None
     if result.exited == 127:
         raise EngineError(f"{argv[0]} not found on PATH: install it or set ecr.engine")
     if result.exited != 0:
         raise classify(argv[0], action, result.stderr, target)
-    out: str = result.stdout
-    return out
+    return str(result.stdout)
 
 
 def image_exists(c: Any, engine: str, ref: str) -> bool:

@@ -68,11 +68,8 @@ class Logins:
         return host_for(self.settings, self.tokens, target, token)
 
     def registry(self, region: str) -> str:
-        """The registry host for single-registry tasks (tag, push, pull, uri).
-
-        Under ``--dry`` an account only STS could tell shows as
-        ``<account>``: a dry run makes no AWS call.
-        """
+        """The registry host for single-registry tasks; under ``--dry``, which makes
+        no AWS call, an account only STS could tell shows as ``<account>``."""
         if self.settings.registry:
             return self.settings.registry
         tokens = self.tokens
@@ -87,14 +84,9 @@ class Logins:
         return self.host(target, token) or self.registry(target.region), token
 
     def ensure(self, target: Target) -> str:
-        """Make sure the engine can use ``target``; the registry host.
-
-        The engine logs in only when its stored login is not this very token,
-        so a task that logs in by itself runs no engine command when the
-        engine already holds it.
-        """
-        if self.settings.helper:
-            self.refuse_helper_for(target)
+        """Make sure the engine can use ``target``; the registry host. The engine
+        logs in only when its stored login is not this very token."""
+        self.refuse_helper_for(target)
         if self.dry:
             host = self.host(target) or self.registry(target.region)
             self._show_login(host)
@@ -120,23 +112,24 @@ class Logins:
         return self.tokens.retrying(target, attempt)
 
     def login(self, targets: list[Target]) -> list[Outcome]:
-        """Log the engine in to every target; one outcome per target."""
-        if self.settings.helper:
-            # Refused before any token is fetched or cached: the helper could
-            # never answer for a host that is not one of ECR's own names.
-            for target in targets:
-                self.refuse_helper_for(target)
-        if self.dry:
-            # No AWS call and no engine call: show what would run.
+        """Log the engine in to every target; one outcome per target, none under ``--dry``."""
+        for target in targets:  # refused before any token is fetched or cached
+            self.refuse_helper_for(target)
+        if self.dry:  # no AWS call and no engine call: show what would run
             for target in targets:
                 self._show_login(self.host(target) or f"<account>.dkr.ecr.{target.region}.<suffix>")
-            return [Outcome(t, self.host(t) or "") for t in targets]
+            return []
         try:
             found: dict[Target, Any] = self.tokens.tokens(targets)
         except EcrTasksError:
             if len(targets) == 1:
                 raise
-            found = self._tokens_one_by_one(targets)
+            found = {}
+            for target in targets:  # after a grouped failure: which ones fail?
+                try:
+                    found[target] = self.tokens.token(target)
+                except EcrTasksError as failed:
+                    found[target] = failed
         outcomes = []
         for target in targets:
             token = found.get(target)
@@ -160,16 +153,8 @@ class Logins:
 
     def logout(self, target: Target) -> str:
         """Log the engine out of ``target`` and drop its cached tokens; the host.
-
-        Under ``--dry`` only the engine command is shown: no AWS call, and
-        the cache is left as it is.
-        """
-        host = self.host(target) or (
-            self.registry(target.region)
-            if self.dry
-            else self.host(Target(target.region, self.tokens.account(target.region)))
-        )
-        assert host is not None  # an account is known by now
+        Under ``--dry`` only the engine command is shown: no AWS call, cache untouched."""
+        host = self.host(target) or self.registry(target.region)
         if not self.dry:
             authfile.drop_helper(self.auth_file, [host])
         engine.logout(self.c, self.settings.engine, host, self.auth_file)
@@ -208,9 +193,7 @@ class Logins:
             self._given.add((host, token.password))  # held already: read the file once
 
     def _login(self, host: str, token: Token) -> None:
-        engine.login(
-            self.c, self.settings.engine, host, token.user, token.password, self.auth_file
-        )
+        engine.login(self.c, self.settings.engine, host, token.user, token.password, self.auth_file)
         self._given.add((host, token.password))
 
     def _show_login(self, host: str) -> None:
@@ -223,21 +206,17 @@ class Logins:
             engine.login(self.c, self.settings.engine, host, "AWS", "", self.auth_file)
 
     def refuse_helper_for(self, target: Target) -> None:
-        """Stop ``--helper`` for a target whose host an override names
+        """Under ``--helper``, stop a target whose host an override names
         (``ecr.registry``, ``ecr.public_registry``) when that host is not an ECR name."""
-        if target.host:
-            return  # parsed as an ECR host already
+        if not self.settings.helper or target.host:
+            return  # no helper, or parsed as an ECR host already
         host = self.settings.public_registry if target.public else self.settings.registry
         if host:
             _need_ecr_host(host)
 
     def _use_helper(self, host: str) -> None:
-        """Point the engine's credHelpers at ``docker-credential-ecr-tasks`` for ``host``.
-
-        Only ECR's own host names: the helper finds the region and account in
-        the name, so an ``ecr.registry`` override (a proxy, a stand-in) cannot
-        be served. The program must be where the engine can run it.
-        """
+        """Point ``host``'s credHelpers entry at our helper, which must be on PATH.
+        Only ECR's own host names: the helper reads region and account from the name."""
         _need_ecr_host(host)
         if shutil.which(naming.HELPER_PROGRAM, path=self.tokens.environ.get("PATH")) is None:
             raise EngineError(
@@ -247,16 +226,6 @@ class Logins:
         if self.c.config.run.echo:
             print(f"# credHelpers[{host}] = {naming.HELPER} in {self.auth_file}")
         authfile.set_helper(self.auth_file, [host])
-
-    def _tokens_one_by_one(self, targets: list[Target]) -> dict[Target, Any]:
-        """After a grouped failure, find out which registries actually fail."""
-        results: dict[Target, Any] = {}
-        for target in targets:
-            try:
-                results[target] = self.tokens.token(target)
-            except EcrTasksError as error:
-                results[target] = error
-        return results
 
 
 def _need_ecr_host(host: str) -> None:

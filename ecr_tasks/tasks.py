@@ -56,15 +56,11 @@ def _need_tags(tags: str | list[str] | None) -> list[str]:
     return list(dict.fromkeys(naming.check_tag(t) for t in tags))
 
 
-def _one_target(s: settings.Settings) -> Target:
-    return Target(s.region, s.account)
-
-
-def _report(outcomes: list[Outcome], quiet: bool = False, helper: bool = False) -> None:
+def _report(outcomes: list[Outcome], helper: bool) -> None:
     failures = [o for o in outcomes if o.error is not None]
     how = " (credential helper ecr-tasks, no password stored)" if helper else ""
     for outcome in outcomes:
-        if outcome.error is None and not quiet:
+        if outcome.error is None:
             print(f"Logged in to {outcome.host}{how}")
     if failures:
         if len(outcomes) == 1:
@@ -74,24 +70,13 @@ def _report(outcomes: list[Outcome], quiet: bool = False, helper: bool = False) 
         raise Exit(f"ecr-tasks: {len(failures)} of {len(outcomes)} logins failed", code=1)
 
 
-_LOGIN_FLAGS = {
-    "region": "region to log in to; repeat to log in to several",
-    "account": "registry account id; repeat to log in to several (default: your own)",
-    "profile": _WHERE["profile"],
-    "registry": "ECR registry host to log in to, as in a full image reference; repeatable",
-    "public": "also log in to ECR Public (public.ecr.aws), token from us-east-1",
-}
-
-
 def _host_target(s: settings.Settings, host: str) -> Target:
     """The registry a host names: ``ecr.registry`` itself, or a parsed ECR host."""
     if s.registry and host.lower() == s.registry.lower():
-        return _one_target(s)
+        return Target(s.region, s.account)
     found = naming.parse_registry_host(host)
     settings.check_region(found.region)  # a look-alike region in a host is refused too
-    if found.public:
-        return Target(found.region, public=True, host=found.host)
-    return Target(found.region, found.account, host=found.host)
+    return Target(found.region, found.account, found.public, found.host)  # public: no account
 
 
 def _image_parts(image: str) -> tuple[str, str, str | None, str | None]:
@@ -115,7 +100,11 @@ def _image_parts(image: str) -> tuple[str, str, str | None, str | None]:
     auto_shortflags=False,
     iterable=["region", "account", "registry"],
     help={
-        **_LOGIN_FLAGS,
+        "region": "region to log in to; repeat to log in to several",
+        "account": "registry account id; repeat to log in to several (default: your own)",
+        "profile": _WHERE["profile"],
+        "registry": "ECR registry host to log in to, as in a full image reference; repeatable",
+        "public": "also log in to ECR Public (public.ecr.aws), token from us-east-1",
         "no-cache": "ignore the token cache and ask AWS for a new token",
         "helper": "store no password: point the engine's credHelpers at "
         "docker-credential-ecr-tasks, which answers from the token cache (default: ecr.helper)",
@@ -151,9 +140,7 @@ def login(
         helper=True if helper else None,
     )
     targets = _login_targets(s, registry or [], public, bool(region or account), "login")
-    outcomes = Logins(c, s).login(targets)
-    if not c.config.run.dry:
-        _report(outcomes, helper=s.helper)
+    _report(Logins(c, s).login(targets), s.helper)  # no outcomes under --dry
 
 
 @task(
@@ -194,11 +181,8 @@ def logout(
 def _login_targets(
     s: settings.Settings, hosts: list[str], public: bool, explicit: bool, task_name: str
 ) -> list[Target]:
-    """The registries ``login`` and ``logout`` work with, checked before any is.
-
-    Hosts named with --registry are exactly the registries; regions and
-    accounts add to them only when given as flags, not from the settings.
-    """
+    """The registries ``login`` and ``logout`` work with, checked before any is. Regions
+    and accounts add to --registry hosts only when given as flags, not from the settings."""
     by_host = [_host_target(s, naming.check_registry(h)) for h in hosts]
     targets: list[Target] = []
     if not hosts or explicit:
@@ -247,10 +231,10 @@ def uri(
     if not digest:
         print(naming.image_ref(logins.registry(s.region), s.repo, tag))
         return
-    name, tag = _need_repo(s), tag or "latest"
+    name, tag, target = _need_repo(s), tag or "latest", Target(s.region, s.account)
     # The registry is asked over HTTP with the token: no engine, no engine login.
-    host, _ = logins.token_and_host(_one_target(s))
-    found = registry_checks.registry_digest(logins.tokens, _one_target(s), host, name, tag)
+    host, _ = logins.token_and_host(target)
+    found = registry_checks.registry_digest(logins.tokens, target, host, name, tag)
     if found is None:
         raise EcrTasksError(f"{naming.image_ref(host, name, tag)} not found in the registry")
     print(naming.image_ref(host, name, digest=found))
@@ -258,31 +242,25 @@ def uri(
 
 def _tag_all(
     c: Any, s: settings.Settings, host: str, tags: list[str], image: str | None
-) -> list[str]:
+) -> dict[str, str]:
     repo = _need_repo(s)
     source = image if image is not None else f"{repo}:{tags[0]}"  # callers checked image
-    refs = [naming.image_ref(host, repo, t) for t in tags]
-    for ref in refs:
+    tag_of = {naming.image_ref(host, repo, t): t for t in tags}
+    for ref in tag_of:
         engine.run(c, [s.engine, "tag", source, ref], "tag", source)
-    return refs
+    return tag_of
 
 
 def _new_names(
     c: Any, s: settings.Settings, host: str, tags: list[str], image: str | None
 ) -> list[str]:
-    """The registry names a push would tag that the engine does not hold yet:
-    the ones to remove again if the push fails. None under ``--dry``, and
-    none when the source may be a bare image id, which our name alone might
-    keep (removing it would remove the image)."""
-    if c.config.run.dry or (image is not None and _maybe_image_id(image)):
+    """The registry names a push would tag that the engine does not hold yet, to remove if
+    the push fails. None under ``--dry``, nor when the source may be a bare image id, which
+    our name alone might keep (removing it would remove the image)."""
+    if c.config.run.dry or (image is not None and re.fullmatch(r"sha256:.*|[0-9a-f]{4,64}", image)):
         return []
     refs = [naming.image_ref(host, _need_repo(s), t) for t in tags]
     return [ref for ref in refs if not engine.image_exists(c, s.engine, ref)]
-
-
-def _maybe_image_id(image: str) -> bool:
-    name = image.removeprefix("sha256:")
-    return image.startswith("sha256:") or bool(re.fullmatch(r"[0-9a-f]{4,64}", name))
 
 
 @task(iterable=["tag"], help=_IMAGE_FLAGS, auto_shortflags=False)
@@ -307,7 +285,7 @@ def tag(
     if image is not None:
         naming.check_image(image)
     _need_repo(s)
-    host = Logins(c, s).ensure(_one_target(s))
+    host = Logins(c, s).ensure(Target(s.region, s.account))
     refs = _tag_all(c, s, host, tags, image)
     if not c.config.run.dry:
         for ref in refs:
@@ -367,9 +345,8 @@ def push(
     if (immutable or scan_on_push or kms_key) and not create:
         raise ConfigError("--immutable, --scan-on-push and --kms-key only apply with --create")
     logins = Logins(c, s)
-    tokens, repo_name, target = logins.tokens, _need_repo(s), _one_target(s)
-    if s.helper:
-        logins.refuse_helper_for(target)  # before the checks below fetch a token
+    tokens, repo_name, target = logins.tokens, _need_repo(s), Target(s.region, s.account)
+    logins.refuse_helper_for(target)  # before the checks below fetch a token
     # Every check before the first change: the repository's settings, then
     # what each tag holds now; only then the engine login, tag and push.
     if not c.config.run.dry:
@@ -387,8 +364,8 @@ def push(
     made = _new_names(c, s, host, tags, image)
     pushed: dict[str, str | None] = {}
     try:
-        refs = _tag_all(c, s, host, tags, image)
-        for the_tag, ref in zip(tags, refs, strict=True):
+        tag_of = _tag_all(c, s, host, tags, image)
+        for ref, the_tag in tag_of.items():
             push_it = functools.partial(engine.run, c, [s.engine, "push", ref], "push", ref)
             out = logins.run(target, host, push_it)
             if out is not None:
@@ -398,7 +375,6 @@ def push(
         engine.untag(c, s.engine, made)
         raise
     if not no_verify:
-        tag_of = dict(zip(refs, tags, strict=True))
         pushed = registry_checks.verify_digests(tokens, target, host, repo_name, tag_of, pushed)
     for ref, digest in pushed.items():
         # Only an engine that prints no digest (podman) under --no-verify lacks one.
@@ -438,13 +414,12 @@ def pull(
             "--image names the registry, repository and tag: drop --repo, --tag, --digest, "
             "--account and --region"
         )
-    tag = naming.check_tag(tag) if tag is not None else None
-    digest = naming.check_digest(digest) if digest is not None else None
     if image is not None:
         domain, repo, tag, digest = _image_parts(image)
-        digest = naming.check_digest(digest) if digest is not None else None
+    tag = naming.check_tag(tag) if tag is not None else None
+    digest = naming.check_digest(digest) if digest is not None else None
     s = settings.from_context(c, repo=repo, region=region, account=account, profile=profile)
-    target = _one_target(s) if image is None else _host_target(s, domain)
+    target = Target(s.region, s.account) if image is None else _host_target(s, domain)
     logins = Logins(c, s)
     repo_name = _need_repo(s)
     host = logins.ensure(target)
@@ -471,14 +446,10 @@ def pull(
         print(f"Pulled {ref}" + (f" {pulled}" if pulled else ""))
 
 
-#: How many of a repository's tags a pull of a missing tag names.
-TAGS_SHOWN = 5
-
-
 def _missing_tag(
     logins: Logins, target: Target, repo: str, ref: str, tag: str
 ) -> ImageNotFound | None:
-    """The missing tag's line, naming the repository's tags nearest to it;
+    """The missing tag's line, naming the repository's five tags nearest to it;
     None if they cannot be listed (the engine's line is then enough)."""
     import difflib
 
@@ -489,11 +460,9 @@ def _missing_tag(
         return None
     if not tags:
         return ImageNotFound(f"{ref} not found in the registry: {repo} holds no tagged image")
-    nearest = difflib.get_close_matches(tag, tags, n=TAGS_SHOWN, cutoff=0)
+    nearest = difflib.get_close_matches(tag, tags, n=5, cutoff=0)
     more = ", ..." if len(tags) > len(nearest) else ""
-    return ImageNotFound(
-        f"{ref} not found in the registry; tags there: {', '.join(nearest)}{more}"
-    )
+    return ImageNotFound(f"{ref} not found in the registry; tags there: {', '.join(nearest)}{more}")
 
 
 # Imported here, beside the collection it joins: doctor.py owns its task.
