@@ -133,8 +133,8 @@ class Logins:
         outcomes = []
         for target in targets:
             token = found.get(target)
-            host = self.host(target, token) or f"registry in {target.region}"
             error = token if isinstance(token, EcrTasksError) else None
+            host = self.host(target, None if error else token) or f"registry in {target.region}"
             if token is None:
                 error = EcrTasksError(f"no token for account {target.account} in {target.region}")
             if error is None:

@@ -28,7 +28,8 @@ from invoke import Result
 from invoke.exceptions import Exit
 
 from ecr_tasks import aws, engine, registry_api, registry_checks, tasks
-from ecr_tasks.errors import RepositoryNotFound
+from ecr_tasks.cache import Token
+from ecr_tasks.errors import AwsError, RepositoryNotFound
 
 ECR_HOST = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
 WHERE = {"account": ACCOUNT, "region": REGION}
@@ -775,6 +776,29 @@ def test_login_one_failure_does_not_hide_the_others(
     assert captured.out == f"Logged in to {ECR_HOST}\n"
     assert captured.err.count("\n") == 1
     assert "us-east-1" in captured.err and "unreachable" in captured.err
+
+
+def test_login_a_region_whose_token_fetch_fails_is_one_line_and_the_others_log_in(
+    offline: FakeEngineProcess,
+    fake_aws: type[FakeAws],
+    capsys: pytest.CaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # No --account: the failed region's host would come from its token.
+    real = fake_aws.registry_tokens
+
+    def registry_tokens(self: FakeAws, region: str, accounts: list[str]) -> list[Token]:
+        if region == "us-east-1":
+            raise AwsError("GetAuthorizationToken in us-east-1 failed: ThrottlingException")
+        return real(self, region, accounts)
+
+    monkeypatch.setattr(fake_aws, "registry_tokens", registry_tokens)
+    with pytest.raises(Exit) as raised:
+        tasks.login(make_context(), region=["us-east-1", "eu-west-1"])
+    assert raised.value.message == "ecr-tasks: 1 of 2 logins failed"
+    captured = capsys.readouterr()
+    assert captured.out == f"Logged in to {ECR_HOST}\n"
+    assert captured.err.count("\n") == 1 and "ThrottlingException" in captured.err
 
 
 def test_login_public(
