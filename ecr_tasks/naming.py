@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections import namedtuple
+from typing import Any, NamedTuple
 
 from ecr_tasks.errors import BadValue, NotEcrHost, UnknownRegion
 
@@ -19,15 +19,10 @@ from ecr_tasks.hostnames import PUBLIC_REGISTRY as PUBLIC_REGISTRY
 from ecr_tasks.hostnames import PUBLIC_REGISTRY_DUALSTACK as PUBLIC_REGISTRY_DUALSTACK
 from ecr_tasks.hostnames import host_of as host_of
 
-TYPE_CHECKING = False  # typing is not loaded when the credential helper parses a host
-if TYPE_CHECKING:
-    from typing import Any, NamedTuple
-
 
 class _Pattern:
-    """A regular expression compiled on first use (``re`` keeps it then): the
-    credential helper imports this module on every pull and, when the cache
-    answers, matches none of them."""
+    """A regular expression compiled on first use (``re`` keeps it then): a
+    task uses a few of them, and compiling all costs every start 2 ms."""
 
     def __init__(self, pattern: str) -> None:
         self.pattern = pattern
@@ -188,17 +183,12 @@ def _port_ok(host: str) -> bool:
     return not port or 0 < int(port) < 65536
 
 
-if TYPE_CHECKING:
+class Partition(NamedTuple):
+    """The facts of one AWS partition that registry names depend on."""
 
-    class Partition(NamedTuple):
-        """The facts of one AWS partition that registry names depend on."""
-
-        name: str
-        dns_suffix: str
-        dualstack_suffix: str
-
-else:  # the same record, without loading typing
-    Partition = namedtuple("Partition", "name dns_suffix dualstack_suffix")
+    name: str
+    dns_suffix: str
+    dualstack_suffix: str
 
 
 @functools.cache
@@ -257,32 +247,19 @@ def public_registry_host(*, dualstack: bool = False) -> str:
     return PUBLIC_REGISTRY_DUALSTACK if dualstack else PUBLIC_REGISTRY
 
 
-if TYPE_CHECKING:
-
-    class _HostFields(NamedTuple):
-        account: str | None
-        region: str
-        partition: str
-        fips: bool = False
-        dualstack: bool = False
-        public: bool = False
-
-else:  # the same record, without loading typing
-    _HostFields = namedtuple(
-        "RegistryHost",
-        "account region partition fips dualstack public",
-        defaults=(False, False, False),
-    )
-
-
-class RegistryHost(_HostFields):
+class RegistryHost(NamedTuple):
     """What an ECR registry host name says about the registry it names: a
     small frozen record (account, region, partition, fips, dualstack, public).
 
     ``account`` is None for ECR Public, whose host names no account.
     """
 
-    __slots__ = ()
+    account: str | None
+    region: str
+    partition: str
+    fips: bool = False
+    dualstack: bool = False
+    public: bool = False
 
     @property
     def host(self) -> str:

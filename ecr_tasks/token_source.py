@@ -13,37 +13,33 @@ token when a registry turns down a cached one.
 from __future__ import annotations
 
 import os
-from collections import namedtuple
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from ecr_tasks import awsconfig, naming
 from ecr_tasks.cache import NullCache, Token, TokenCache, cache_dir, cached, entry_key
 from ecr_tasks.errors import AuthRejected, EcrTasksError
 
-TYPE_CHECKING = False  # typing, settings and aws cost the helper's cached path time
-if TYPE_CHECKING:
-    from typing import NamedTuple, TypeVar
-
+if TYPE_CHECKING:  # botocore and the settings' dataclass, only where they are used
     from ecr_tasks.aws import Aws
     from ecr_tasks.settings import Settings
 
-    T = TypeVar("T")
+T = TypeVar("T")
 
-    class Target(NamedTuple):
-        """One registry to get a token for.
 
-        ``host`` is set when the user named the registry by its host (a full
-        image reference, ``--registry``): that exact name is used, not one
-        built from the settings.
-        """
+class Target(NamedTuple):
+    """One registry to get a token for.
 
-        region: str
-        account: str | None = None
-        public: bool = False
-        host: str | None = None
+    ``host`` is set when the user named the registry by its host (a full
+    image reference, ``--registry``): that exact name is used, not one
+    built from the settings.
+    """
 
-else:  # the same record, without loading typing
-    Target = namedtuple("Target", "region account public host", defaults=(None, False, None))
+    region: str
+    account: str | None = None
+    public: bool = False
+    host: str | None = None
+
 
 #: Accounts learnt in this process from a token or STS, by (profile, region),
 #: so that a chain of tasks asks AWS for the account at most once.
