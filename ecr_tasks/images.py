@@ -18,7 +18,7 @@ import hashlib
 import shutil
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -37,17 +37,9 @@ from ecr_tasks.errors import (
 from ecr_tasks.login import Logins
 from ecr_tasks.token_source import Target
 
-# registry_api.INDEX_TYPES again: importing that module would load urllib.request
-# on every ``inv --list``; a test keeps the two the same.
-INDEX_TYPES = (
-    "application/vnd.oci.image.index.v1+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-)
 DOCKER_HUB = "docker.io"
 #: The names Docker's own config.json may file a Docker Hub login under.
 _HUB_KEYS = ("docker.io", "index.docker.io", "registry-1.docker.io")
-def _target(s: settings.Settings) -> Target:
-    return Target(s.region, s.account)
 
 
 # -- the Tags tab: rows, sizes and times -------------------------------------------
@@ -77,11 +69,11 @@ def human_size(size: int | None) -> str:
     if size is None:
         return "-"
     amount = float(size)
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if amount < 1000 or unit == "TB":
+    for unit in ("B", "kB", "MB", "GB"):
+        if amount < 1000:
             return f"{size} B" if unit == "B" else f"{amount:.1f} {unit}"
         amount /= 1000
-    raise AssertionError("unreachable")  # pragma: no cover
+    return f"{amount:.1f} TB"
 
 
 _UNITS = (("year", 365 * 86400), ("month", 30 * 86400), ("week", 7 * 86400),
@@ -91,13 +83,17 @@ _UNITS = (("year", 365 * 86400), ("month", 30 * 86400), ("week", 7 * 86400),
 def relative_time(then: datetime, now: datetime) -> str:
     """``3 days ago``, ``1 hour ago``, ``just now``: the largest whole unit."""
     seconds = (now - then).total_seconds()
-    if seconds < 60:
-        return "just now"
     for name, length in _UNITS:
         if seconds >= length:
             count = int(seconds // length)
             return f"{count} {name}{'s' if count > 1 else ''} ago"
-    raise AssertionError("unreachable")  # pragma: no cover
+    return "just now"
+
+
+def _is_index(image: Mapping[str, Any]) -> bool:
+    from ecr_tasks.registry_api import INDEX_TYPES  # urllib.request: not on ``inv --list``
+
+    return image.get("imageManifestMediaType") in INDEX_TYPES
 
 
 def scan_status(image: Mapping[str, Any]) -> str:
@@ -117,7 +113,7 @@ def tag_rows(images: Sequence[Mapping[str, Any]]) -> list[TagRow]:
             size=image.get("imageSizeInBytes"),
             pushed_at=image.get("imagePushedAt"),
             scan=scan_status(image),
-            index=image.get("imageManifestMediaType") in INDEX_TYPES,
+            index=_is_index(image),
         )
         for image in images
         for tag in image.get("imageTags") or []
@@ -194,26 +190,16 @@ def _with_platforms(logins: Logins, target: Target, repo: str, rows: list[TagRow
     """Each index row with its platforms, asked of the registry (one GET per index)."""
     if not any(row.index for row in rows):
         return rows
-    host, _ = logins.token_and_host(target)
-    platforms: dict[str, tuple[tuple[str, str], ...]] = {}
-    for row in rows:
-        if row.index and row.digest not in platforms:
-            platforms[row.digest] = tuple(_index_entries(logins, target, host, repo, row.digest))
-    return [
-        TagRow(r.tag, r.digest, r.size, r.pushed_at, r.scan, r.index, platforms[r.digest])
-        if r.index else r
-        for r in rows
-    ]  # fmt: skip
-
-
-def _index_entries(
-    logins: Logins, target: Target, host: str, repo: str, digest: str
-) -> list[tuple[str, str]]:
     from ecr_tasks import registry_api  # urllib.request: only when an index is listed
 
-    ask = functools.partial(registry_api.index_entries, host, repo, digest)
-    found: list[tuple[str, str]] = logins.tokens.retrying(target, lambda t: ask(t.user, t.password))
-    return found
+    host, _ = logins.token_and_host(target)
+
+    def entries(digest: str) -> tuple[tuple[str, str], ...]:
+        ask = functools.partial(registry_api.index_entries, host, repo, digest)
+        return tuple(logins.tokens.retrying(target, lambda t: ask(t.user, t.password)))
+
+    platforms = {d: entries(d) for d in dict.fromkeys(r.digest for r in rows if r.index)}
+    return [replace(r, platforms=platforms[r.digest]) if r.index else r for r in rows]
 
 
 @task(
@@ -272,7 +258,7 @@ def tags(
         return
     assert s.repo is not None  # listing_repos otherwise
     rows = tag_rows(aws.describe_images(s.region, s.account, s.repo))
-    rows = _with_platforms(logins, _target(s), s.repo, rows)
+    rows = _with_platforms(logins, Target(s.region, s.account), s.repo, rows)
     if json:
         _print_json(tags_json(rows))
     elif rows:
@@ -302,7 +288,7 @@ def plan_untag(
         image = by_tag.get(tag)
         if image is None:
             raise EcrTasksError(f"tag {tag!r} not found in the repository: nothing was removed")
-        if image.get("imageManifestMediaType") in INDEX_TYPES and not force:
+        if _is_index(image) and not force:
             raise EcrTasksError(
                 f"tag {tag!r} holds a multi-platform image index: pass --force to remove it;"
                 " nothing was removed"
@@ -394,7 +380,7 @@ def untag_report(
         left = [t for t in image.get("imageTags") or [] if t not in gone]
         if left:
             continue
-        if image.get("imageManifestMediaType") in INDEX_TYPES:
+        if _is_index(image):
             lines.append(
                 f"{short_digest(digest)} had no other tag, so ECR deleted the index; its platform"
                 " images stay untagged, and lifecycle rules decide what happens to them"
@@ -676,7 +662,7 @@ def mirror(
     s = settings.from_context(c, repo=repo, region=region, account=account, profile=profile)
     if s.repo is None:
         raise ConfigError("no repository: pass --repo or set ecr.repo (INVOKE_ECR_REPO)")
-    logins, target = Logins(c, s), _target(s)
+    logins, target = Logins(c, s), Target(s.region, s.account)
     copy, skopeo = Copy(c, logins, target, src), shutil.which("skopeo") is not None
     # The source first: a missing tag or a private image creates no repository.
     read, write = (
