@@ -40,6 +40,8 @@ from ecr_tasks.token_source import Target
 DOCKER_HUB = "docker.io"
 #: The names Docker's own config.json may file a Docker Hub login under.
 _HUB_KEYS = ("docker.io", "index.docker.io", "registry-1.docker.io")
+#: What a dry run shows for skopeo's auth file, never written.
+_DRY_AUTH = Path("<private auth file>")
 
 
 # -- the Tags tab: rows, sizes and times -------------------------------------------
@@ -126,7 +128,7 @@ def tag_rows(images: Sequence[Mapping[str, Any]]) -> list[TagRow]:
 
 def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     """Left-aligned columns two spaces apart; a column empty in every row is left out."""
-    keep = [i for i in range(len(header)) if any(row[i] for row in rows)] if rows else []
+    keep = [i for i in range(len(header)) if any(row[i] for row in rows)]
     keep = keep or list(range(len(header)))
     widths = [max(len(header[i]), *(len(row[i]) for row in rows)) for i in keep]
     lines = []
@@ -137,8 +139,7 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
 
 
 def format_tags(rows: Sequence[TagRow], now: datetime) -> list[str]:
-    """The Tags tab as text: tag, short digest, size, push time local and relative,
-    platforms of an index, scan status."""
+    """The Tags tab as text; PUSHED shows the local time and how long ago."""
     cells = []
     for row in rows:
         pushed = ""
@@ -155,12 +156,11 @@ def tags_json(rows: Sequence[TagRow]) -> list[dict[str, Any]]:
     """The rows for scripts: full digest, ISO 8601 push time, size in bytes."""
     found = []
     for row in rows:
+        pushed = row.pushed_at.astimezone(timezone.utc).isoformat() if row.pushed_at else None
         item: dict[str, Any] = {
             "tag": row.tag,
             "digest": row.digest,
-            "pushed_at": row.pushed_at.astimezone(timezone.utc).isoformat()
-            if row.pushed_at
-            else None,
+            "pushed_at": pushed,
             "size": row.size,
         }
         if row.scan:
@@ -276,11 +276,8 @@ def _print_json(data: Any) -> None:
 def plan_untag(
     images: Sequence[Mapping[str, Any]], tags: Sequence[str], digests: Sequence[str], force: bool
 ) -> list[str]:
-    """What ``untag`` will do, one line each; :class:`EcrTasksError` when it must not.
-
-    A missing tag or digest stops it, and so does a tag that holds a
-    multi-platform index, unless ``force``.
-    """
+    """What ``untag`` will do, one line each; :class:`EcrTasksError` for a missing tag or
+    digest, or for a tag that holds a multi-platform index unless ``force``."""
     by_tag = {t: i for i in images for t in i.get("imageTags") or []}
     by_digest = {i["imageDigest"]: i for i in images}
     lines = []
@@ -377,9 +374,8 @@ def untag_report(
             lines.append(f"Deleted image {digest} from {repo}")
     for digest, gone in removed_tags.items():
         image = by_digest.get(digest) or {}
-        left = [t for t in image.get("imageTags") or [] if t not in gone]
-        if left:
-            continue
+        if set(image.get("imageTags") or []) - gone:
+            continue  # the image keeps another tag
         if _is_index(image):
             lines.append(
                 f"{short_digest(digest)} had no other tag, so ECR deleted the index; its platform"
@@ -429,7 +425,7 @@ def expand_source(value: object) -> Source:
     domain, path = match["domain"], match["path"]
     if domain is not None and not ("." in domain or ":" in domain or domain == "localhost"):
         domain, path = None, f"{domain}/{path}"
-    if domain in (None, "index.docker.io", "registry-1.docker.io"):
+    if domain is None or domain in _HUB_KEYS:
         domain = DOCKER_HUB
     if domain == DOCKER_HUB and "/" not in path:
         path = f"library/{path}"
@@ -468,13 +464,12 @@ def skopeo_auth(source: Mapping[str, Any], host: str, token: Token) -> dict[str,
 
 
 @contextlib.contextmanager
-def private_auth_file(data: Mapping[str, Any] | None) -> Iterator[Path]:
+def private_auth_file(data: Mapping[str, Any]) -> Iterator[Path]:
     """A 0600 auth file in a 0700 directory of its own, removed afterwards."""
     directory = Path(tempfile.mkdtemp(prefix="ecr-tasks-mirror-"))
     try:
         file = directory / "auth.json"
-        if data is not None:
-            authfile.write(file, data)
+        authfile.write(file, data)
         yield file
     finally:
         shutil.rmtree(directory, ignore_errors=True)
@@ -556,9 +551,8 @@ class Copy:
     def read_with_skopeo(self) -> None:
         """``skopeo inspect --raw``: the source is there and readable; its digest."""
         s, source = self.logins.settings, self.source
-        auth = Path("<private auth file>")
         if self.logins.dry:
-            _run(self.c, skopeo_inspect_argv(source, auth, tls_flags(source, "")))
+            _run(self.c, skopeo_inspect_argv(source, _DRY_AUTH, tls_flags(source, "")))
             return
         engine_auth = authfile.read(authfile.path(s.engine, self.logins.tokens.environ))
         self.source_auth = source_auth(engine_auth, source.registry)
@@ -570,23 +564,20 @@ class Copy:
 
     def copy_with_skopeo(self, repo: str, tag: str) -> None:
         """``skopeo copy --all`` into ECR, retried once with a fresh token if refused."""
-        if self.logins.dry:
-            host = self.logins.registry(self.target.region)
-            dest = naming.image_ref(host, repo, tag)
-            auth = Path("<private auth file>")
-            _run(self.c, skopeo_copy_argv(self.source, dest, auth, tls_flags(self.source, host)))
+        logins, target = self.logins, self.target
+        host = logins.registry(target.region) if logins.dry else logins.token_and_host(target)[0]
+        dest, tls = naming.image_ref(host, repo, tag), tls_flags(self.source, host)
+        if logins.dry:
+            _run(self.c, skopeo_copy_argv(self.source, dest, _DRY_AUTH, tls))
             return
-        host, _ = self.logins.token_and_host(self.target)
-        dest = naming.image_ref(host, repo, tag)
-        tls = tls_flags(self.source, host)
 
         def attempt(token: Token) -> None:
             with private_auth_file(skopeo_auth(self.source_auth, host, token)) as auth:
                 done = _run(self.c, skopeo_copy_argv(self.source, dest, auth, tls))
             if done.exited != 0:
-                raise _copy_problem(done.stderr, dest, self.source, self.logins.settings.engine)
+                raise _copy_problem(done.stderr, dest, self.source, logins.settings.engine)
 
-        self.logins.tokens.retrying(self.target, attempt)
+        logins.tokens.retrying(target, attempt)
 
     def read_with_engine(self) -> None:
         """``<engine> pull``: the image for the engine's own platform."""
