@@ -57,7 +57,7 @@ class TagRow:
     pushed_at: datetime | None
     scan: str = ""
     index: bool = False
-    platforms: tuple[tuple[str, str], ...] = field(default=())
+    platforms: tuple[tuple[str, str], ...] = ()
 
 
 def short_digest(digest: str) -> str:
@@ -477,14 +477,10 @@ def private_auth_file(data: Mapping[str, Any]) -> Iterator[Path]:
 
 def tls_flags(source: Source, host: str) -> list[str]:
     """Plain HTTP for loopback registries, as docker itself allows them."""
-    from ecr_tasks import registry_api
+    from ecr_tasks.registry_api import scheme
 
-    flags = []
-    if registry_api.scheme(source.registry) == "http":
-        flags.append("--src-tls-verify=false")
-    if registry_api.scheme(host) == "http":
-        flags.append("--dest-tls-verify=false")
-    return flags
+    plain = {"--src-tls-verify=false": source.registry, "--dest-tls-verify=false": host}
+    return [flag for flag, name in plain.items() if scheme(name) == "http"]
 
 
 def skopeo_inspect_argv(source: Source, auth: Path, tls: Sequence[str]) -> list[str]:
