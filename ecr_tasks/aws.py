@@ -104,12 +104,10 @@ class Aws:
             arn: str = self.client("sts", region).get_caller_identity()["Arn"]
         return arn
 
-    def describe_repository(
-        self, region: str, account: str | None, repo: str
-    ) -> dict[str, Any]:
+    def describe_repository(self, region: str, account: str | None, repo: str) -> dict[str, Any]:
         with translate_errors(region=region, repo=repo):
             answer = self.client("ecr", region).describe_repositories(
-                repositoryNames=[repo], **({"registryId": account} if account else {})
+                repositoryNames=[repo], **_of(account)
             )
         found: dict[str, Any] = answer["repositories"][0]
         return found
@@ -123,7 +121,7 @@ class Aws:
                 repositoryName=repo,
                 filter={"tagStatus": "TAGGED"},
                 maxResults=max(1, min(limit, 1000)),
-                **({"registryId": account} if account else {}),
+                **_of(account),
             )
         tags = {image["imageTag"] for image in answer.get("imageIds", []) if image.get("imageTag")}
         return sorted(tags)[:limit]
@@ -149,28 +147,28 @@ class Aws:
                 imageTagMutability="IMMUTABLE" if immutable else "MUTABLE",
                 imageScanningConfiguration={"scanOnPush": scan_on_push},
                 encryptionConfiguration=encryption,
-                **({"registryId": account} if account else {}),
+                **_of(account),
             )
         created: dict[str, Any] = answer["repository"]
         return created
 
     def describe_images(self, region: str, account: str | None, repo: str) -> list[dict[str, Any]]:
-        """Every image of ``repo``: DescribeImages, page by page (:data:`IMAGES_PAGE`)."""
+        """Every image of ``repo``: DescribeImages, page by page (:data:`PAGE`)."""
         with translate_errors(region=region, repo=repo):
             call = self.client("ecr", region).describe_images
-            return _pages(call, "imageDetails", IMAGES_PAGE, repositoryName=repo, **_of(account))
+            return _pages(call, "imageDetails", repositoryName=repo, **_of(account))
 
     def describe_repositories(self, region: str, account: str | None) -> list[dict[str, Any]]:
         """Every repository of the registry: DescribeRepositories, page by page."""
         with translate_errors(region=region):
             call = self.client("ecr", region).describe_repositories
-            return _pages(call, "repositories", REPOSITORIES_PAGE, **_of(account))
+            return _pages(call, "repositories", **_of(account))
 
     def list_images(self, region: str, account: str | None, repo: str) -> list[dict[str, Any]]:
         """``{imageDigest, imageTag}`` of each tag and untagged image: ListImages, all pages."""
         with translate_errors(region=region, repo=repo):
             call = self.client("ecr", region).list_images
-            return _pages(call, "imageIds", IMAGES_PAGE, repositoryName=repo, **_of(account))
+            return _pages(call, "imageIds", repositoryName=repo, **_of(account))
 
     def batch_delete_image(
         self, region: str, account: str | None, repo: str, image_ids: list[dict[str, str]]
@@ -221,6 +219,7 @@ def _describe(error: BaseException, region: str | None, repo: str | None) -> Exc
     from botocore import exceptions as bx
 
     where = f" in {region}" if region else ""
+    endpoint = getattr(error, "kwargs", {}).get("endpoint_url", "the AWS endpoint")
     if isinstance(error, bx.ProfileNotFound):
         return ConfigError(f"unknown AWS profile: {error}")
     if isinstance(error, bx.NoCredentialsError | bx.PartialCredentialsError):
@@ -233,7 +232,6 @@ def _describe(error: BaseException, region: str | None, repo: str | None) -> Exc
     if isinstance(error, bx.TokenRetrievalError | bx.SSOTokenLoadError):
         return ConfigError(f"AWS SSO session expired or missing: run `aws sso login` ({error})")
     if isinstance(error, bx.SSLError):
-        endpoint = getattr(error, "kwargs", {}).get("endpoint_url", "the AWS endpoint")
         host = urlsplit(endpoint).hostname or endpoint
         problem = tls_problem(str(error)) or "TLS handshake failed"
         return AwsError(
@@ -241,7 +239,6 @@ def _describe(error: BaseException, region: str | None, repo: str | None) -> Exc
             " own CA, point AWS_CA_BUNDLE at its certificate"
         )
     if isinstance(error, bx.EndpointConnectionError | bx.ConnectTimeoutError | bx.ReadTimeoutError):
-        endpoint = getattr(error, "kwargs", {}).get("endpoint_url", "the AWS endpoint")
         return AwsError(f"cannot reach {endpoint}{where}: check the network or AWS_ENDPOINT_URL")
     if isinstance(error, bx.ClientError):
         code = error.response.get("Error", {}).get("Code", "")
@@ -264,22 +261,20 @@ def _describe(error: BaseException, region: str | None, repo: str | None) -> Exc
     return None
 
 
-#: Images per DescribeImages and ListImages page: ECR's most (it sends 100 unasked).
-IMAGES_PAGE = 1000
-#: Repositories per DescribeRepositories page: ECR's most.
-REPOSITORIES_PAGE = 1000
+#: Items per DescribeImages, ListImages or DescribeRepositories page: ECR's most (100 unasked).
+PAGE = 1000
 
 
 def _of(account: str | None) -> dict[str, str]:
     return {"registryId": account} if account else {}
 
 
-def _pages(call: Any, key: str, page_size: int, **kwargs: Any) -> list[dict[str, Any]]:
+def _pages(call: Any, key: str, **kwargs: Any) -> list[dict[str, Any]]:
     """Every item of a paged ECR answer, following ``nextToken`` to the last page."""
     found: list[dict[str, Any]] = []
     token: str | None = None
     while True:
-        answer = call(maxResults=page_size, **kwargs, **({"nextToken": token} if token else {}))
+        answer = call(maxResults=PAGE, **kwargs, **({"nextToken": token} if token else {}))
         found += answer.get(key) or []
         token = answer.get("nextToken")
         if not token:

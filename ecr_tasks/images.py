@@ -18,7 +18,7 @@ import hashlib
 import shutil
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -37,17 +37,11 @@ from ecr_tasks.errors import (
 from ecr_tasks.login import Logins
 from ecr_tasks.token_source import Target
 
-# registry_api.INDEX_TYPES again: importing that module would load urllib.request
-# on every ``inv --list``; a test keeps the two the same.
-INDEX_TYPES = (
-    "application/vnd.oci.image.index.v1+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-)
 DOCKER_HUB = "docker.io"
 #: The names Docker's own config.json may file a Docker Hub login under.
 _HUB_KEYS = ("docker.io", "index.docker.io", "registry-1.docker.io")
-def _target(s: settings.Settings) -> Target:
-    return Target(s.region, s.account)
+#: What a dry run shows for skopeo's auth file, never written.
+_DRY_AUTH = Path("<private auth file>")
 
 
 # -- the Tags tab: rows, sizes and times -------------------------------------------
@@ -63,7 +57,7 @@ class TagRow:
     pushed_at: datetime | None
     scan: str = ""
     index: bool = False
-    platforms: tuple[tuple[str, str], ...] = field(default=())
+    platforms: tuple[tuple[str, str], ...] = ()
 
 
 def short_digest(digest: str) -> str:
@@ -77,11 +71,11 @@ def human_size(size: int | None) -> str:
     if size is None:
         return "-"
     amount = float(size)
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if amount < 1000 or unit == "TB":
+    for unit in ("B", "kB", "MB", "GB"):
+        if amount < 1000:
             return f"{size} B" if unit == "B" else f"{amount:.1f} {unit}"
         amount /= 1000
-    raise AssertionError("unreachable")  # pragma: no cover
+    return f"{amount:.1f} TB"
 
 
 _UNITS = (("year", 365 * 86400), ("month", 30 * 86400), ("week", 7 * 86400),
@@ -91,13 +85,17 @@ _UNITS = (("year", 365 * 86400), ("month", 30 * 86400), ("week", 7 * 86400),
 def relative_time(then: datetime, now: datetime) -> str:
     """``3 days ago``, ``1 hour ago``, ``just now``: the largest whole unit."""
     seconds = (now - then).total_seconds()
-    if seconds < 60:
-        return "just now"
     for name, length in _UNITS:
         if seconds >= length:
             count = int(seconds // length)
             return f"{count} {name}{'s' if count > 1 else ''} ago"
-    raise AssertionError("unreachable")  # pragma: no cover
+    return "just now"
+
+
+def _is_index(image: Mapping[str, Any]) -> bool:
+    from ecr_tasks.registry_api import INDEX_TYPES  # urllib.request: not on ``inv --list``
+
+    return image.get("imageManifestMediaType") in INDEX_TYPES
 
 
 def scan_status(image: Mapping[str, Any]) -> str:
@@ -117,7 +115,7 @@ def tag_rows(images: Sequence[Mapping[str, Any]]) -> list[TagRow]:
             size=image.get("imageSizeInBytes"),
             pushed_at=image.get("imagePushedAt"),
             scan=scan_status(image),
-            index=image.get("imageManifestMediaType") in INDEX_TYPES,
+            index=_is_index(image),
         )
         for image in images
         for tag in image.get("imageTags") or []
@@ -130,7 +128,7 @@ def tag_rows(images: Sequence[Mapping[str, Any]]) -> list[TagRow]:
 
 def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     """Left-aligned columns two spaces apart; a column empty in every row is left out."""
-    keep = [i for i in range(len(header)) if any(row[i] for row in rows)] if rows else []
+    keep = [i for i in range(len(header)) if any(row[i] for row in rows)]
     keep = keep or list(range(len(header)))
     widths = [max(len(header[i]), *(len(row[i]) for row in rows)) for i in keep]
     lines = []
@@ -141,8 +139,7 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
 
 
 def format_tags(rows: Sequence[TagRow], now: datetime) -> list[str]:
-    """The Tags tab as text: tag, short digest, size, push time local and relative,
-    platforms of an index, scan status."""
+    """The Tags tab as text; PUSHED shows the local time and how long ago."""
     cells = []
     for row in rows:
         pushed = ""
@@ -159,12 +156,11 @@ def tags_json(rows: Sequence[TagRow]) -> list[dict[str, Any]]:
     """The rows for scripts: full digest, ISO 8601 push time, size in bytes."""
     found = []
     for row in rows:
+        pushed = row.pushed_at.astimezone(timezone.utc).isoformat() if row.pushed_at else None
         item: dict[str, Any] = {
             "tag": row.tag,
             "digest": row.digest,
-            "pushed_at": row.pushed_at.astimezone(timezone.utc).isoformat()
-            if row.pushed_at
-            else None,
+            "pushed_at": pushed,
             "size": row.size,
         }
         if row.scan:
@@ -194,26 +190,16 @@ def _with_platforms(logins: Logins, target: Target, repo: str, rows: list[TagRow
     """Each index row with its platforms, asked of the registry (one GET per index)."""
     if not any(row.index for row in rows):
         return rows
-    host, _ = logins.token_and_host(target)
-    platforms: dict[str, tuple[tuple[str, str], ...]] = {}
-    for row in rows:
-        if row.index and row.digest not in platforms:
-            platforms[row.digest] = tuple(_index_entries(logins, target, host, repo, row.digest))
-    return [
-        TagRow(r.tag, r.digest, r.size, r.pushed_at, r.scan, r.index, platforms[r.digest])
-        if r.index else r
-        for r in rows
-    ]  # fmt: skip
-
-
-def _index_entries(
-    logins: Logins, target: Target, host: str, repo: str, digest: str
-) -> list[tuple[str, str]]:
     from ecr_tasks import registry_api  # urllib.request: only when an index is listed
 
-    ask = functools.partial(registry_api.index_entries, host, repo, digest)
-    found: list[tuple[str, str]] = logins.tokens.retrying(target, lambda t: ask(t.user, t.password))
-    return found
+    host, _ = logins.token_and_host(target)
+
+    def entries(digest: str) -> tuple[tuple[str, str], ...]:
+        ask = functools.partial(registry_api.index_entries, host, repo, digest)
+        return tuple(logins.tokens.retrying(target, lambda t: ask(t.user, t.password)))
+
+    platforms = {d: entries(d) for d in dict.fromkeys(r.digest for r in rows if r.index)}
+    return [replace(r, platforms=platforms[r.digest]) if r.index else r for r in rows]
 
 
 @task(
@@ -272,7 +258,7 @@ def tags(
         return
     assert s.repo is not None  # listing_repos otherwise
     rows = tag_rows(aws.describe_images(s.region, s.account, s.repo))
-    rows = _with_platforms(logins, _target(s), s.repo, rows)
+    rows = _with_platforms(logins, Target(s.region, s.account), s.repo, rows)
     if json:
         _print_json(tags_json(rows))
     elif rows:
@@ -290,11 +276,8 @@ def _print_json(data: Any) -> None:
 def plan_untag(
     images: Sequence[Mapping[str, Any]], tags: Sequence[str], digests: Sequence[str], force: bool
 ) -> list[str]:
-    """What ``untag`` will do, one line each; :class:`EcrTasksError` when it must not.
-
-    A missing tag or digest stops it, and so does a tag that holds a
-    multi-platform index, unless ``force``.
-    """
+    """What ``untag`` will do, one line each; :class:`EcrTasksError` for a missing tag or
+    digest, or for a tag that holds a multi-platform index unless ``force``."""
     by_tag = {t: i for i in images for t in i.get("imageTags") or []}
     by_digest = {i["imageDigest"]: i for i in images}
     lines = []
@@ -302,7 +285,7 @@ def plan_untag(
         image = by_tag.get(tag)
         if image is None:
             raise EcrTasksError(f"tag {tag!r} not found in the repository: nothing was removed")
-        if image.get("imageManifestMediaType") in INDEX_TYPES and not force:
+        if _is_index(image) and not force:
             raise EcrTasksError(
                 f"tag {tag!r} holds a multi-platform image index: pass --force to remove it;"
                 " nothing was removed"
@@ -391,10 +374,9 @@ def untag_report(
             lines.append(f"Deleted image {digest} from {repo}")
     for digest, gone in removed_tags.items():
         image = by_digest.get(digest) or {}
-        left = [t for t in image.get("imageTags") or [] if t not in gone]
-        if left:
-            continue
-        if image.get("imageManifestMediaType") in INDEX_TYPES:
+        if set(image.get("imageTags") or []) - gone:
+            continue  # the image keeps another tag
+        if _is_index(image):
             lines.append(
                 f"{short_digest(digest)} had no other tag, so ECR deleted the index; its platform"
                 " images stay untagged, and lifecycle rules decide what happens to them"
@@ -443,7 +425,7 @@ def expand_source(value: object) -> Source:
     domain, path = match["domain"], match["path"]
     if domain is not None and not ("." in domain or ":" in domain or domain == "localhost"):
         domain, path = None, f"{domain}/{path}"
-    if domain in (None, "index.docker.io", "registry-1.docker.io"):
+    if domain is None or domain in _HUB_KEYS:
         domain = DOCKER_HUB
     if domain == DOCKER_HUB and "/" not in path:
         path = f"library/{path}"
@@ -482,13 +464,12 @@ def skopeo_auth(source: Mapping[str, Any], host: str, token: Token) -> dict[str,
 
 
 @contextlib.contextmanager
-def private_auth_file(data: Mapping[str, Any] | None) -> Iterator[Path]:
+def private_auth_file(data: Mapping[str, Any]) -> Iterator[Path]:
     """A 0600 auth file in a 0700 directory of its own, removed afterwards."""
     directory = Path(tempfile.mkdtemp(prefix="ecr-tasks-mirror-"))
     try:
         file = directory / "auth.json"
-        if data is not None:
-            authfile.write(file, data)
+        authfile.write(file, data)
         yield file
     finally:
         shutil.rmtree(directory, ignore_errors=True)
@@ -496,14 +477,10 @@ def private_auth_file(data: Mapping[str, Any] | None) -> Iterator[Path]:
 
 def tls_flags(source: Source, host: str) -> list[str]:
     """Plain HTTP for loopback registries, as docker itself allows them."""
-    from ecr_tasks import registry_api
+    from ecr_tasks.registry_api import scheme
 
-    flags = []
-    if registry_api.scheme(source.registry) == "http":
-        flags.append("--src-tls-verify=false")
-    if registry_api.scheme(host) == "http":
-        flags.append("--dest-tls-verify=false")
-    return flags
+    plain = {"--src-tls-verify=false": source.registry, "--dest-tls-verify=false": host}
+    return [flag for flag, name in plain.items() if scheme(name) == "http"]
 
 
 def skopeo_inspect_argv(source: Source, auth: Path, tls: Sequence[str]) -> list[str]:
@@ -570,9 +547,8 @@ class Copy:
     def read_with_skopeo(self) -> None:
         """``skopeo inspect --raw``: the source is there and readable; its digest."""
         s, source = self.logins.settings, self.source
-        auth = Path("<private auth file>")
         if self.logins.dry:
-            _run(self.c, skopeo_inspect_argv(source, auth, tls_flags(source, "")))
+            _run(self.c, skopeo_inspect_argv(source, _DRY_AUTH, tls_flags(source, "")))
             return
         engine_auth = authfile.read(authfile.path(s.engine, self.logins.tokens.environ))
         self.source_auth = source_auth(engine_auth, source.registry)
@@ -584,23 +560,20 @@ class Copy:
 
     def copy_with_skopeo(self, repo: str, tag: str) -> None:
         """``skopeo copy --all`` into ECR, retried once with a fresh token if refused."""
-        if self.logins.dry:
-            host = self.logins.registry(self.target.region)
-            dest = naming.image_ref(host, repo, tag)
-            auth = Path("<private auth file>")
-            _run(self.c, skopeo_copy_argv(self.source, dest, auth, tls_flags(self.source, host)))
+        logins, target = self.logins, self.target
+        host = logins.registry(target.region) if logins.dry else logins.token_and_host(target)[0]
+        dest, tls = naming.image_ref(host, repo, tag), tls_flags(self.source, host)
+        if logins.dry:
+            _run(self.c, skopeo_copy_argv(self.source, dest, _DRY_AUTH, tls))
             return
-        host, _ = self.logins.token_and_host(self.target)
-        dest = naming.image_ref(host, repo, tag)
-        tls = tls_flags(self.source, host)
 
         def attempt(token: Token) -> None:
             with private_auth_file(skopeo_auth(self.source_auth, host, token)) as auth:
                 done = _run(self.c, skopeo_copy_argv(self.source, dest, auth, tls))
             if done.exited != 0:
-                raise _copy_problem(done.stderr, dest, self.source, self.logins.settings.engine)
+                raise _copy_problem(done.stderr, dest, self.source, logins.settings.engine)
 
-        self.logins.tokens.retrying(self.target, attempt)
+        logins.tokens.retrying(target, attempt)
 
     def read_with_engine(self) -> None:
         """``<engine> pull``: the image for the engine's own platform."""
@@ -676,7 +649,7 @@ def mirror(
     s = settings.from_context(c, repo=repo, region=region, account=account, profile=profile)
     if s.repo is None:
         raise ConfigError("no repository: pass --repo or set ecr.repo (INVOKE_ECR_REPO)")
-    logins, target = Logins(c, s), _target(s)
+    logins, target = Logins(c, s), Target(s.region, s.account)
     copy, skopeo = Copy(c, logins, target, src), shutil.which("skopeo") is not None
     # The source first: a missing tag or a private image creates no repository.
     read, write = (

@@ -24,10 +24,13 @@ from typing import IO
 
 from ecr_tasks.errors import AuthRejected, EngineError, redact, secret_forms, tls_problem
 
+INDEX_TYPES = (
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+)
 _MANIFEST_TYPES = ", ".join(
     (
-        "application/vnd.oci.image.index.v1+json",
-        "application/vnd.docker.distribution.manifest.list.v2+json",
+        *INDEX_TYPES,
         "application/vnd.oci.image.manifest.v1+json",
         "application/vnd.docker.distribution.manifest.v2+json",
     )
@@ -37,18 +40,10 @@ _MANIFEST_TYPES = ", ".join(
 def scheme(host: str) -> str:
     """``http`` for loopback registries, as Docker itself treats them; else ``https``."""
     name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
-    if name == "localhost":
-        return "http"
     try:
-        return "http" if ipaddress.ip_address(name).is_loopback else "https"
+        return "http" if name == "localhost" or ipaddress.ip_address(name).is_loopback else "https"
     except ValueError:
         return "https"
-
-
-INDEX_TYPES = (
-    "application/vnd.oci.image.index.v1+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-)
 
 
 @dataclass(frozen=True)
@@ -87,31 +82,40 @@ def index_platforms(
     host: str, repo: str, reference: str, user: str, password: str, timeout: float = 15
 ) -> list[str]:
     """``os/architecture[/variant]`` of each image in the index ``repo:reference``."""
+    found = _index(host, repo, reference, user, password, timeout)
+    return list(dict.fromkeys(name for name, _ in found))
+
+
+def index_entries(
+    host: str, repo: str, reference: str, user: str, password: str, timeout: float = 15
+) -> list[tuple[str, str]]:
+    """``(os/architecture[/variant], digest)`` of each image in the index ``repo:reference``."""
+    found = _index(host, repo, reference, user, password, timeout)
+    return [(name, digest) for name, digest in found if isinstance(digest, str)]
+
+
+def _index(
+    host: str, repo: str, reference: str, user: str, password: str, timeout: float
+) -> list[tuple[str, object]]:
+    """(platform, digest as given) of each entry of an index (one GET); [] if none."""
     answer = _ask("GET", host, repo, reference, user, password, timeout)
-    if answer is None:
-        return []
     try:
-        entries = json.loads(answer[2]).get("manifests") or []
+        entries = json.loads(answer[2]).get("manifests") or [] if answer else []
     except (ValueError, AttributeError):
         return []
-    platforms = []
+    found = []
     for entry in entries:
         platform = (entry.get("platform") if isinstance(entry, dict) else None) or {}
         parts = [platform.get("os"), platform.get("architecture"), platform.get("variant")]
         name = "/".join(str(p) for p in parts if p)
         # Attestations and other entries with no platform are not images to lose.
         if name and name != "unknown/unknown":
-            platforms.append(name)
-    return list(dict.fromkeys(platforms))
+            found.append((name, entry.get("digest")))
+    return found
 
 
 class RedirectHandler(urllib.request.HTTPRedirectHandler):
-    """Follows a registry's redirects without handing its password to another host.
-
-    urllib's own handler copies every header, Authorization too, to wherever
-    the registry points, and follows https to http. The number of hops stays
-    bounded by urllib's own limit.
-    """
+    """Follows redirects as urllib does, but never https to http, nor the password elsewhere."""
 
     def __init__(self, registry: str) -> None:
         super().__init__()
@@ -135,8 +139,7 @@ class RedirectHandler(urllib.request.HTTPRedirectHandler):
                 f" ({new.hostname or '?'}); not followed"
             )
         redirected = super().redirect_request(req, fp, code, msg, headers, newurl)
-        if redirected is None:
-            return None
+        assert redirected is not None  # urllib's own raises HTTPError instead
         if _origin(old) != _origin(new):
             redirected.remove_header("Authorization")
         # Before Python 3.13 a redirected HEAD turns into a GET, which could
@@ -157,22 +160,14 @@ def _ask(
     url = f"{scheme(host)}://{host}/v2/{repo}/manifests/{reference}"
     basic = base64.b64encode(f"{user}:{password}".encode()).decode()
     request = urllib.request.Request(  # noqa: S310 - the scheme is http(s), set above
-        url,
-        method=method,
-        headers={
-            "Accept": _MANIFEST_TYPES,
-            "Authorization": f"Basic {basic}",
-        },
+        url, method=method, headers={"Accept": _MANIFEST_TYPES, "Authorization": f"Basic {basic}"}
     )
     opener = urllib.request.build_opener(RedirectHandler(host))
     try:
         with opener.open(request, timeout=timeout) as answer:
+            headers = answer.headers
             body = answer.read(4 * 1024 * 1024) if method == "GET" else b""
-            return (
-                answer.headers.get("Docker-Content-Digest"),
-                answer.headers.get("Content-Type", ""),
-                body,
-            )
+            return headers.get("Docker-Content-Digest"), headers.get("Content-Type", ""), body
     except urllib.error.HTTPError as error:
         error.close()  # it holds the open response, left to the collector otherwise
         if error.code == 404:
@@ -197,28 +192,3 @@ def _ask(
         raise EngineError(
             f"registry for {host}/{repo}:{reference} is unreachable: {reason}"
         ) from None
-
-
-def index_entries(
-    host: str, repo: str, reference: str, user: str, password: str, timeout: float = 15
-) -> list[tuple[str, str]]:
-    """``(os/architecture[/variant], digest)`` of each image in the index ``repo:reference``.
-
-    Attestations and other entries with no platform are left out, as in
-    :func:`index_platforms`.
-    """
-    answer = _ask("GET", host, repo, reference, user, password, timeout)
-    try:
-        entries = json.loads(answer[2]).get("manifests") or [] if answer else []
-    except (ValueError, AttributeError):
-        return []
-    found = []
-    for entry in entries:
-        if not isinstance(entry, dict):
-            continue
-        platform = entry.get("platform") or {}
-        parts = [platform.get("os"), platform.get("architecture"), platform.get("variant")]
-        name = "/".join(str(p) for p in parts if p)
-        if name and name != "unknown/unknown" and isinstance(entry.get("digest"), str):
-            found.append((name, entry["digest"]))
-    return found

@@ -382,9 +382,8 @@ def test_the_collection_offers_the_three_tasks() -> None:
 
 
 def test_shared_words_match_their_owners() -> None:
-    from ecr_tasks import registry_api, settings, tasks
+    from ecr_tasks import settings, tasks
 
-    assert images.INDEX_TYPES == registry_api.INDEX_TYPES
     assert {k: v for k, v in tasks._WHERE.items() if k != "repo"} == settings.WHERE_HELP
 
 

@@ -135,7 +135,7 @@ def test_describe_images_pages_and_tags_reads_them_all(stack, user_env, monkeypa
     for name, value in user_env.items():
         if name.startswith("AWS_"):
             monkeypatch.setenv(name, value)
-    monkeypatch.setattr(aws_module, "IMAGES_PAGE", 2)
+    monkeypatch.setattr(aws_module, "PAGE", 2)
     found = aws_module.Aws().describe_images(stack.region, None, "hub/pages")
     assert sorted(t for i in found for t in i["imageTags"]) == [f"t{n}" for n in range(5)]
 
