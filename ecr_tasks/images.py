@@ -130,7 +130,7 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     """Left-aligned columns two spaces apart; a column empty in every row is left out."""
     keep = [i for i in range(len(header)) if any(row[i] for row in rows)]
     keep = keep or list(range(len(header)))
-    widths = [max(len(header[i]), *(len(row[i]) for row in rows)) for i in keep]
+    widths = [max([len(header[i]), *(len(row[i]) for row in rows)]) for i in keep]
     lines = []
     for row in [list(header), *rows]:
         cells = [row[i].ljust(width) for i, width in zip(keep, widths, strict=True)]
@@ -253,8 +253,10 @@ def tags(
                  "tag_mutability": r.get("imageTagMutability")}
                 for r in sorted(found, key=lambda r: r["repositoryName"])
             ])  # fmt: skip
-        else:
+        elif found:
             print("\n".join(format_repositories(found, counts)))
+        else:
+            print(f"no repositories in {s.region}")
         return
     assert s.repo is not None  # listing_repos otherwise
     rows = tag_rows(aws.describe_images(s.region, s.account, s.repo))
@@ -337,18 +339,17 @@ def untag(
     if not tags and not digests:
         raise ConfigError("nothing to remove: pass --tag TAG (repeat it), or --digest sha256:...")
     s = settings.from_context(c, repo=repo, region=region, account=account, profile=profile)
-    if s.repo is None:
-        raise ConfigError("no repository: pass --repo or set ecr.repo (INVOKE_ECR_REPO)")
+    repo = s.required_repo()
     if c.config.run.dry:
         for line in [f"remove tag {t}" for t in tags] + [f"delete image {d}" for d in digests]:
-            print(f"# would {line} in {s.repo} (BatchDeleteImage)")
+            print(f"# would {line} in {repo} (BatchDeleteImage)")
         return
     aws = Logins(c, s).tokens.aws
-    images = aws.describe_images(s.region, s.account, s.repo)
+    images = aws.describe_images(s.region, s.account, repo)
     plan_untag(images, tags, digests, force)  # every check before the first change
     ids = [{"imageTag": t} for t in tags] + [{"imageDigest": d} for d in digests]
-    answer = aws.batch_delete_image(s.region, s.account, s.repo, ids)
-    for line in untag_report(images, answer, s.repo):
+    answer = aws.batch_delete_image(s.region, s.account, repo, ids)
+    for line in untag_report(images, answer, repo):
         print(line)
     if answer.get("failures"):
         failure = answer["failures"][0]
@@ -647,8 +648,7 @@ def mirror(
     if the_tag is None:
         raise ConfigError("the source names a digest, not a tag: pass --tag for the copy")
     s = settings.from_context(c, repo=repo, region=region, account=account, profile=profile)
-    if s.repo is None:
-        raise ConfigError("no repository: pass --repo or set ecr.repo (INVOKE_ECR_REPO)")
+    repo = s.required_repo()
     logins, target = Logins(c, s), Target(s.region, s.account)
     copy, skopeo = Copy(c, logins, target, src), shutil.which("skopeo") is not None
     # The source first: a missing tag or a private image creates no repository.
@@ -659,13 +659,13 @@ def mirror(
     )
     read()
     if not logins.dry:
-        _need_repository(logins, s, s.repo, create)
-    write(s.repo, the_tag)
+        _need_repository(logins, s, repo, create)
+    write(repo, the_tag)
     if logins.dry:
         return
     host, _ = logins.token_and_host(target)
-    dest = naming.image_ref(host, s.repo, the_tag)
-    served = registry_checks.registry_digest(logins.tokens, target, host, s.repo, the_tag)
+    dest = naming.image_ref(host, repo, the_tag)
+    served = registry_checks.registry_digest(logins.tokens, target, host, repo, the_tag)
     if served is None:
         raise EcrTasksError(f"digest check failed: the registry does not serve {dest}")
     if copy.digest is not None and served != copy.digest:

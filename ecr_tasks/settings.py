@@ -87,6 +87,12 @@ class Settings:
             )
         return self.regions[0]
 
+    def required_repo(self) -> str:
+        """The repository, for a task that cannot do without one."""
+        if self.repo is None:
+            raise ConfigError("no repository: pass --repo or set ecr.repo (INVOKE_ECR_REPO)")
+        return self.repo
+
     @property
     def account(self) -> str | None:
         return self.accounts[0] if self.accounts else None

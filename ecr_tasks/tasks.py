@@ -42,12 +42,6 @@ _IMAGE_FLAGS = {
 }
 
 
-def _need_repo(s: settings.Settings) -> str:
-    if s.repo is None:
-        raise ConfigError("no repository: pass --repo or set ecr.repo (INVOKE_ECR_REPO)")
-    return s.repo
-
-
 def _need_tags(tags: str | list[str] | None) -> list[str]:
     if isinstance(tags, str):  # push(c, tag="v1") from Python: one tag, not its letters
         tags = [tags]
@@ -231,7 +225,7 @@ def uri(
     if not digest:
         print(naming.image_ref(logins.registry(s.region), s.repo, tag))
         return
-    name, tag, target = _need_repo(s), tag or "latest", Target(s.region, s.account)
+    name, tag, target = s.required_repo(), tag or "latest", Target(s.region, s.account)
     # The registry is asked over HTTP with the token: no engine, no engine login.
     host, _ = logins.token_and_host(target)
     found = registry_checks.registry_digest(logins.tokens, target, host, name, tag)
@@ -243,7 +237,7 @@ def uri(
 def _tag_all(
     c: Any, s: settings.Settings, host: str, tags: list[str], image: str | None
 ) -> dict[str, str]:
-    repo = _need_repo(s)
+    repo = s.required_repo()
     source = image if image is not None else f"{repo}:{tags[0]}"  # callers checked image
     tag_of = {naming.image_ref(host, repo, t): t for t in tags}
     for ref in tag_of:
@@ -259,7 +253,7 @@ def _new_names(
     our name alone might keep (removing it would remove the image)."""
     if c.config.run.dry or (image is not None and re.fullmatch(r"sha256:.*|[0-9a-f]{4,64}", image)):
         return []
-    refs = [naming.image_ref(host, _need_repo(s), t) for t in tags]
+    refs = [naming.image_ref(host, s.required_repo(), t) for t in tags]
     return [ref for ref in refs if not engine.image_exists(c, s.engine, ref)]
 
 
@@ -284,7 +278,7 @@ def tag(
     s = settings.from_context(c, repo=repo, region=region, account=account, profile=profile)
     if image is not None:
         naming.check_image(image)
-    _need_repo(s)
+    s.required_repo()
     host = Logins(c, s).ensure(Target(s.region, s.account))
     refs = _tag_all(c, s, host, tags, image)
     if not c.config.run.dry:
@@ -345,7 +339,7 @@ def push(
     if (immutable or scan_on_push or kms_key) and not create:
         raise ConfigError("--immutable, --scan-on-push and --kms-key only apply with --create")
     logins = Logins(c, s)
-    tokens, repo_name, target = logins.tokens, _need_repo(s), Target(s.region, s.account)
+    tokens, repo_name, target = logins.tokens, s.required_repo(), Target(s.region, s.account)
     logins.refuse_helper_for(target)  # before the checks below fetch a token
     # Every check before the first change: the repository's settings, then
     # what each tag holds now; only then the engine login, tag and push.
@@ -421,7 +415,7 @@ def pull(
     s = settings.from_context(c, repo=repo, region=region, account=account, profile=profile)
     target = Target(s.region, s.account) if image is None else _host_target(s, domain)
     logins = Logins(c, s)
-    repo_name = _need_repo(s)
+    repo_name = s.required_repo()
     host = logins.ensure(target)
     the_tag = None if digest else tag or "latest"
     ref = naming.image_ref(host, repo_name, the_tag, digest)

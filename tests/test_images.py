@@ -149,6 +149,10 @@ def test_repositories_table() -> None:
     ]
 
 
+def test_a_table_without_rows_is_its_header() -> None:
+    assert images.table(("TAG", "SIZE"), []) == ["TAG  SIZE"]
+
+
 # -- AWS's pages ------------------------------------------------------------------
 
 

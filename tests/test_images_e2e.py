@@ -86,6 +86,10 @@ def test_tags_lists_both_pushed_tags_with_their_digests(stack, user_env, tmp_pat
     mine = next(r for r in json.loads(repos.stdout) if r["name"] == "hub/tags")
     assert mine["tags"] == 2 and mine["tag_mutability"] == "MUTABLE"
 
+    # A region with no repository at all: one line, not a traceback.
+    none = inv(["tags", "--all-repos", "--region", "ap-south-2"], project, user_env)
+    assert (none.returncode, none.stdout, none.stderr) == (0, "no repositories in ap-south-2\n", "")
+
 
 def test_untag_makes_the_registry_stop_serving_the_tag(stack, user_env, tmp_path):
     project = project_dir(tmp_path, stack.registry, "  repo: hub/untag\n")
