@@ -97,7 +97,7 @@ def tests(session: nox.Session) -> None:
 
 def own_venv(session: nox.Session, version: str, constraints: Path | None = None) -> str:
     """The python of a virtual environment made by ``python<version>`` from PATH
-    (scripts/dev puts every claimed one there), with the package and the tests
+    (scripts/dev puts every claimed one there), with the package and the unit
     group installed. nox's own interpreter discovery misses some pyenv builds,
     so the session runs no discovery: a claimed Python not on PATH fails it."""
     python = shutil.which(f"python{version}")
@@ -107,8 +107,8 @@ def own_venv(session: nox.Session, version: str, constraints: Path | None = None
     session.run(python, "-m", "venv", "--clear", str(env), external=True)
     own = str(env / "bin" / "python")
     pins = ["--constraint", str(constraints)] if constraints else []
-    tests = nox.project.dependency_groups(PYPROJECT, "tests")
-    session.run(own, "-m", "pip", "install", "-q", *pins, "-e", ".", *tests, external=True)
+    unit = nox.project.dependency_groups(PYPROJECT, "unit")
+    session.run(own, "-m", "pip", "install", "-q", *pins, "-e", ".", *unit, external=True)
     return own
 
 

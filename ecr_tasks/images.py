@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import functools
-import hashlib
 import shutil
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
@@ -557,6 +556,8 @@ class Copy:
             found = _run(self.c, skopeo_inspect_argv(source, auth, tls_flags(source, "")))
         if found.exited != 0:
             raise source_problem(found.stderr + found.stdout, source, s.engine)
+        import hashlib  # only for a copy through the engine; OpenSSL's load costs inv 2 ms
+
         self.digest = "sha256:" + hashlib.sha256(found.stdout.encode()).hexdigest()
 
     def copy_with_skopeo(self, repo: str, tag: str) -> None:

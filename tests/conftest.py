@@ -75,7 +75,7 @@ def user_env(stack: object, tmp_path: Path) -> dict[str, str]:
 @contextlib.contextmanager
 def serving(server: socketserver.BaseServer) -> Iterator[int]:
     """Serve ``server`` on a thread of its own; yield its port; shut it down after."""
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield server.server_address[1]  # type: ignore[misc]

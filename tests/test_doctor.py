@@ -124,7 +124,7 @@ def registry_stub() -> Iterator[Any]:
     """A loopback HTTP server; set ``.status`` to what /v2/ answers."""
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Registry)
     server.status = 401  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield server
     server.shutdown()
