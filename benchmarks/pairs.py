@@ -417,7 +417,7 @@ class _Stale(_Counted):
         self._aged_at = 0.0
 
     def entry(self) -> Path:
-        entries = sorted((Path(self.cache) / "ecr-tasks").glob("*.json"))
+        entries = sorted((Path(self.cache) / "ecr-tasks").glob("*.token"))
         if len(entries) != 1:
             raise BenchError(f"expected one token cache entry, found {len(entries)}")
         return entries[0]

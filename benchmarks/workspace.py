@@ -75,7 +75,7 @@ class Workspace:
         path.mkdir(exist_ok=True)
         warm = {**env, "XDG_CACHE_HOME": str(path)}
         self.run([tool("inv"), "login"], warm, cwd=project)
-        if not any(path.rglob("*.json")):
+        if not any(path.rglob("*.token")):
             raise BenchError("inv login left no token in the cache")
         return {"XDG_CACHE_HOME": str(path)}
 

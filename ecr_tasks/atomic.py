@@ -17,7 +17,7 @@ def replace(path: Path, text: str, mode: int) -> None:
     disk, then rename it over ``path``; on any failure the temp file goes."""
     import tempfile  # here: a cached answer never writes, and never pays for it
 
-    # Named so that no listing of the real files (a glob for *.json) sees it.
+    # Named so that no listing of the real files (a glob for *.token) sees it.
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:

@@ -31,8 +31,10 @@ if TYPE_CHECKING:
 
     from filelock import FileLock
 
-#: The first line of an entry; another (an older format) reads as unreadable.
+#: The first line of an entry; another reads as unreadable.
 HEADER = "ecr-tasks token cache 2"
+#: Entries end in this; JSON ones (``.json``) from before 0.2 are never read.
+SUFFIX = ".token"
 FIELDS = ("host", "user", "password", "expires_at", "issued_at")
 
 
@@ -178,7 +180,7 @@ def cached(host: str, environ: Mapping[str, str] = os.environ, stale: bool = Fal
     # Its own entry first, then the caller's (a login that named no account).
     for registry in (account, None) if account else (None,):
         key = entry_key(region, registry, public, principal, environ)
-        token = read_entry(os.path.join(directory, f"{key}.json"), key)
+        token = read_entry(os.path.join(directory, key + SUFFIX), key)
         usable = token is not None and (is_fresh(token) or (stale and valid(token)))
         if token is not None and usable and token.host == host:
             return token
@@ -220,7 +222,11 @@ class TokenCache:
 
     def path(self, key: str) -> Path:
         """The file that holds the entry for ``key``."""
-        return self.directory / f"{key}.json"
+        return self.directory / f"{key}{SUFFIX}"
+
+    def keys(self) -> list[str]:
+        """The keys of every entry, sorted."""
+        return sorted(path.stem for path in self.directory.glob(f"*{SUFFIX}"))
 
     def get(self, key: str, quiet: bool = False) -> Token | None:
         """The fresh token under ``key``; ``quiet`` when asking a second time,

@@ -62,8 +62,8 @@ def listed(environ: Mapping[str, str] = os.environ) -> dict[str, str]:
     """Registries whose fresh tokens the cache holds, host to user name."""
     store = cache.TokenCache(cache.cache_dir(environ))
     found: dict[str, str] = {}
-    for path in sorted(store.directory.glob("*.json")):
-        token = store.get(path.stem, quiet=True)
+    for key in store.keys():
+        token = store.get(key, quiet=True)
         if token is not None:
             found[token.host] = token.user
     return found

@@ -141,7 +141,7 @@ def own_env(user_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
 def token_files(env: dict[str, str]) -> list[Path]:
     """The token cache's entry files for the XDG_CACHE_HOME in ``env``."""
     directory = Path(env["XDG_CACHE_HOME"]) / "ecr-tasks"
-    return sorted(directory.glob("*.json")) if directory.is_dir() else []
+    return sorted(directory.glob("*.token")) if directory.is_dir() else []
 
 
 def docker_auths(env: dict[str, str]) -> dict[str, dict[str, str]]:
@@ -212,7 +212,7 @@ def assert_state_valid(env: dict[str, str]) -> None:
     if directory.exists():
         assert directory.stat().st_mode & 0o777 == 0o700
         assert not [p.name for p in directory.iterdir() if p.name.startswith(".tmp")]
-        for entry in directory.glob("*.json"):
+        for entry in directory.glob("*.token"):
             assert entry.stat().st_mode & 0o777 == 0o600, entry
             data = read_cache_entry(entry)
             assert data["format"] == 2 and entry.stem == data["key"], data.keys()

@@ -111,7 +111,7 @@ def test_modes_and_no_temp_files(store: cache.TokenCache) -> None:
     store.put("k", _token())
     assert _mode(store.directory) == 0o700
     files = list(store.directory.iterdir())
-    assert [f.name for f in files] == ["k.json"]
+    assert [f.name for f in files] == ["k.token"]
     assert _mode(files[0]) == 0o600
 
 
@@ -128,7 +128,7 @@ def test_rewrite_replaces_the_whole_file(store: cache.TokenCache) -> None:
     store.put("k", _token(issued=now, password="first"))
     store.put("k", _token(issued=now, password="second"))
     assert store.get("k").password == "second"
-    assert [f.name for f in store.directory.iterdir()] == ["k.json"]
+    assert [f.name for f in store.directory.iterdir()] == ["k.token"]
 
 
 def test_failed_write_leaves_no_temp_file(
@@ -192,7 +192,7 @@ BAD_FILES = [
     pytest.param(b"{not json", id="corrupt"),
     pytest.param(b"", id="empty"),
     pytest.param(b"\xff\xfe\x00\x00", id="not-utf8"),
-    pytest.param(b'{"format": 1, "key": "k", "host": "h"}', id="older-json-format"),
+    pytest.param(b'{"format": 1, "key": "k", "host": "h"}', id="json"),
     pytest.param(_record("k", format=99).encode(), id="other-format"),
     pytest.param(_record("someone-else").encode(), id="foreign-key"),
     pytest.param(_record("k", password=...).encode(), id="missing-field"),
@@ -206,10 +206,10 @@ def test_bad_file_is_a_one_line_warning(
     store: cache.TokenCache, capsys: pytest.CaptureFixture, content: bytes
 ) -> None:
     store.directory.mkdir(parents=True)
-    (store.directory / "k.json").write_bytes(content)
+    (store.directory / "k.token").write_bytes(content)
     assert store.get("k") is None
     err = capsys.readouterr().err
-    assert err.startswith("ecr-tasks: warning: ignoring unreadable token cache file k.json")
+    assert err.startswith("ecr-tasks: warning: ignoring unreadable token cache file k.token")
     assert err.count("\n") == 1
     assert PASSWORD not in err
     # ...and the next put rewrites it.
@@ -217,14 +217,27 @@ def test_bad_file_is_a_one_line_warning(
     assert store.get("k") is not None
 
 
+def test_an_entry_from_before_0_2_is_not_read_or_warned_about(
+    store: cache.TokenCache, capsys: pytest.CaptureFixture
+) -> None:
+    # Versions before 0.2 kept JSON in <key>.json: a stale file, never a warning.
+    store.directory.mkdir(parents=True)
+    (store.directory / "k.json").write_text(
+        '{"format": 1, "key": "k", "host": "h", "user": "AWS", "password": "p",'
+        f' "expires_at": {time.time() + LIFE}, "issued_at": {time.time()}}}'
+    )
+    assert store.get("k") is None and store.keys() == []
+    assert capsys.readouterr().err == ""
+
+
 def test_unreadable_path_is_a_warning(
     store: cache.TokenCache, capsys: pytest.CaptureFixture
 ) -> None:
     # A directory where the file should be: reading it fails with an OSError
     # even for root, for whom permission bits do not stop a read.
-    (store.directory / "k.json").mkdir(parents=True)
+    (store.directory / "k.token").mkdir(parents=True)
     assert store.get("k") is None
-    assert "ignoring unreadable token cache file k.json (IsADirectoryError)" in (
+    assert "ignoring unreadable token cache file k.token (IsADirectoryError)" in (
         capsys.readouterr().err
     )
 

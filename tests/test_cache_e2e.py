@@ -318,7 +318,7 @@ def test_cache_off_calls_the_api_every_time_and_writes_nothing(
     assert token_files(env) == []
     cache = Path(env["XDG_CACHE_HOME"]) / "ecr-tasks"
     leftovers = [p.name for p in cache.iterdir()] if cache.exists() else []
-    assert not [name for name in leftovers if name.endswith(".json") or ".tmp" in name]
+    assert not [name for name in leftovers if name.endswith(".token") or ".tmp" in name]
 
 
 def test_push_and_pull_log_in_with_the_cached_token_when_the_engine_holds_another(

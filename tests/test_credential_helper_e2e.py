@@ -58,7 +58,7 @@ def assert_nothing_stored(real_hosts, folder: Path) -> None:  # noqa: F811
 def assert_cache_private(cache: Path) -> None:
     folder = cache / "ecr-tasks"
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
-    entries = list(folder.glob("*.json"))
+    entries = list(folder.glob("*.token"))
     assert entries
     assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in entries)
 
@@ -99,7 +99,7 @@ def test_an_expired_cached_token_is_replaced_not_sent(real_hosts, tmp_path):  # 
     place, project = pushed_with_the_helper(real_hosts, tmp_path, "real/helper-rotate")
     remote = f"{REGISTRY}/real/helper-rotate:v1"
     place.docker(["rmi", "real/helper-rotate:v1", remote], project)
-    [entry] = (Path(place.env["XDG_CACHE_HOME"]) / "ecr-tasks").glob("*.json")
+    [entry] = (Path(place.env["XDG_CACHE_HOME"]) / "ecr-tasks").glob("*.token")
     record = read_cache_entry(entry)
     record.update(issued_at=time.time() - 7200, expires_at=time.time() - 60)
     write_cache_entry(entry, record)
@@ -111,7 +111,7 @@ def test_an_expired_cached_token_is_replaced_not_sent(real_hosts, tmp_path):  # 
     # The new token is cached (under the registry's own entry); the expired
     # one was never handed to the engine, or the pull would have failed.
     newest = real_hosts.issued_passwords()[-1]
-    cached = [read_cache_entry(p) for p in entry.parent.glob("*.json")]
+    cached = [read_cache_entry(p) for p in entry.parent.glob("*.token")]
     renewed = [c for c in cached if c["password"] == newest]
     assert len(renewed) == 1 and renewed[0]["expires_at"] > time.time() + 3600
     same = newest == record["password"]  # compared apart, so no failure prints a password

@@ -443,7 +443,7 @@ def test_token_cache_empty(tmp_path: Path) -> None:
 )  # fmt: skip
 def test_token_cache_unreadable(tmp_path: Path, content: str) -> None:
     cache = TokenCache(tmp_path)
-    (tmp_path / f"{KEY}.json").write_text(content)
+    (tmp_path / f"{KEY}.token").write_text(content)
     check = check_token_cache(cache, KEY, now=NOW)
     assert check.status == OK
     assert check.detail.startswith("unreadable")

@@ -147,7 +147,7 @@ def test_a_registry_override_cannot_use_the_helper(stack, faults, env, tmp_path)
     assert not config_path(env).exists()
     # Refused first: no token asked of AWS, none cached.
     assert faults.counts.get(GET_TOKEN, 0) == 0
-    assert not list((Path(env["XDG_CACHE_HOME"]) / "ecr-tasks").glob("*.json"))
+    assert not list((Path(env["XDG_CACHE_HOME"]) / "ecr-tasks").glob("*.token"))
 
 
 def test_a_missing_helper_program_is_one_line(stack, env, tmp_path):

@@ -123,7 +123,7 @@ def test_main_flow_on_real_names_over_tls(real_hosts, tmp_path):
 
     # The token really came from the API's real endpoint name: the cache
     # entry records it, and the engine stored the registry's real name.
-    [entry] = (real_hosts.workdir / "cache" / "ecr-tasks").glob("*.json")
+    [entry] = (real_hosts.workdir / "cache" / "ecr-tasks").glob("*.token")
     cached = read_cache_entry(entry)
     assert cached["password"] in real_hosts.issued_passwords()
     config = json.loads(Path(place.env["DOCKER_CONFIG"], "config.json").read_text())
