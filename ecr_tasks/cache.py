@@ -224,7 +224,7 @@ class TokenCache:
         """The file that holds the entry for ``key``."""
         return self.directory / f"{key}{SUFFIX}"
 
-    def keys(self) -> list[str]:
+    def entry_keys(self) -> list[str]:
         """The keys of every entry, sorted."""
         return sorted(path.stem for path in self.directory.glob(f"*{SUFFIX}"))
 

@@ -62,7 +62,7 @@ def listed(environ: Mapping[str, str] = os.environ) -> dict[str, str]:
     """Registries whose fresh tokens the cache holds, host to user name."""
     store = cache.TokenCache(cache.cache_dir(environ))
     found: dict[str, str] = {}
-    for key in store.keys():
+    for key in store.entry_keys():
         token = store.get(key, quiet=True)
         if token is not None:
             found[token.host] = token.user

@@ -370,7 +370,7 @@ def check_logins(
         checks.append(Check("engine logins", OK, detail, hint))
 
     cache = TokenCache(cache_dir(environ))
-    entries = (cache.peek(key) for key in cache.keys())
+    entries = (cache.peek(key) for key in cache.entry_keys())
     ours = {token.password: token for token in entries if token}  # to know a login as ours
     now = time.time() if now is None else now
     for name in (name for name in stored if _region(name) or name == this):

@@ -226,7 +226,7 @@ def test_an_entry_from_before_0_2_is_not_read_or_warned_about(
         '{"format": 1, "key": "k", "host": "h", "user": "AWS", "password": "p",'
         f' "expires_at": {time.time() + LIFE}, "issued_at": {time.time()}}}'
     )
-    assert store.get("k") is None and store.keys() == []
+    assert store.get("k") is None and store.entry_keys() == []
     assert capsys.readouterr().err == ""
 
 
