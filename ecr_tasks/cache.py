@@ -33,7 +33,8 @@ if TYPE_CHECKING:
 
 #: The first line of an entry; another reads as unreadable.
 HEADER = "ecr-tasks token cache 2"
-#: Entries end in this; JSON ones (``.json``) from before 0.2 are never read.
+#: Entries end in this. Version 0.1 kept JSON in ``<key>.json``: never read,
+#: and removed when the entry is written or dropped.
 SUFFIX = ".token"
 FIELDS = ("host", "user", "password", "expires_at", "issued_at")
 
@@ -130,8 +131,8 @@ def valid(token: Token, now: float | None = None) -> bool:
 def entry_text(key: str, token: Token) -> str:
     """An entry as the file holds it: the header, then ``name=value`` lines."""
     values = [str(value) for value in token._values()]
-    if any(ch in value for value in values for ch in "\r\n"):
-        raise ValueError("a token field holds a line break")
+    if not all(value.isprintable() for value in values):  # no line break of any kind
+        raise ValueError("a token field holds a control character")
     lines = [HEADER, f"key={key}", *(f"{n}={v}" for n, v in zip(FIELDS, values, strict=True))]
     return "\n".join(lines) + "\n"
 
@@ -141,7 +142,10 @@ def read_entry(path: str | Path, key: str, quiet: bool = True) -> Token | None:
     none; an unreadable file is warned about unless ``quiet``."""
     try:
         with open(path, encoding="utf-8") as file:
-            header, *lines = file.read().splitlines()
+            text = file.read()
+        if not text.endswith("\n"):
+            raise ValueError("cut short")
+        header, *lines = text[:-1].split("\n")
         fields = dict(line.split("=", 1) for line in lines)
         if header != HEADER or fields.get("key") != key:
             raise ValueError("not one of ours")
@@ -245,15 +249,21 @@ class TokenCache:
             if path.is_dir() and not path.is_symlink():
                 path.rmdir()  # an empty directory where the entry goes: make room
             atomic.replace(path, entry_text(key, token), 0o600)
-        except OSError as error:
+            self._remove(f"{key}.json")
+        except (OSError, ValueError) as error:
             # A cache that cannot be written costs speed, not correctness.
-            warn(f"could not write the token cache in {self.directory} ({error.strerror})")
+            why = getattr(error, "strerror", None) or error
+            warn(f"could not write the token cache in {self.directory} ({why})")
 
     def drop(self, key: str) -> None:
-        try:  # noqa: SIM105 - contextlib would load collections (see the module's text)
-            self.path(key).unlink()
-        except FileNotFoundError:
-            pass
+        self._remove(f"{key}{SUFFIX}", f"{key}.json")
+
+    def _remove(self, *names: str) -> None:
+        for name in names:
+            try:  # noqa: SIM105 - contextlib would load collections (see the module's text)
+                (self.directory / name).unlink()
+            except FileNotFoundError:
+                pass
 
     def fetch_lock(self, key: str, wait: float = FETCH_WAIT) -> FetchLock:
         """Be the one process that fetches ``key``'s token: ``with`` gives whether it is.

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 
 TYPE_CHECKING = False  # the helper imports this module to start a refresher
 if TYPE_CHECKING:
@@ -20,6 +21,8 @@ if TYPE_CHECKING:
 
 #: Seconds a refresher may run before the system ends it.
 LIMIT = 60
+#: Seconds it waits before its work, for the pull that started it to end.
+HEAD_START = 1.0
 
 
 def start(host: str, environ: Mapping[str, str] = os.environ) -> None:
@@ -75,12 +78,11 @@ def main(argv: list[str] | None = None) -> int:
 
     if hasattr(signal, "alarm"):  # POSIX; an entry point may set these for its process
         signal.alarm(LIMIT)  # bounded in time, whatever botocore's retries do
-        # The pull it serves comes first: Linux's idle class runs it only on a
-        # core nothing else wants (a mere nice 10 still cost that pull 15 %).
-        if hasattr(os, "SCHED_IDLE"):
-            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-        else:
-            os.nice(10)
+        os.nice(10)
+    # The pull it serves comes first: its botocore import and client (0.4 s of
+    # CPU) would compete with it. Not Linux's idle class: the fetch holds a
+    # lock logins wait on, and an idle process on a busy core can starve.
+    time.sleep(HEAD_START)
 
     try:
         refresh(args[0])

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import base64
+import contextlib
+import io
 import os
 import stat
+import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ecr_tasks import cache
 from ecr_tasks.aws import decode_token
@@ -69,8 +74,13 @@ def test_is_fresh_uses_the_clock_by_default() -> None:
 
 
 def test_entry_key_separates_every_part() -> None:
-    def key(region: str = "eu-west-1", account: str | None = "123456789012", public: bool = False,
-            principal: str = "profile:a", environ: dict[str, str] | None = None) -> str:
+    def key(
+        region: str = "eu-west-1",
+        account: str | None = "123456789012",
+        public: bool = False,
+        principal: str = "profile:a",
+        environ: dict[str, str] | None = None,
+    ) -> str:
         return cache.entry_key(region, account, public, principal, environ or {})
 
     variants = [
@@ -179,13 +189,54 @@ def _record(key: str, **changes: object) -> str:
     return "\n".join([header, *(f"{k}={v}" for k, v in record.items() if v is not ...)]) + "\n"
 
 
-def test_an_entry_is_plain_lines_that_read_back() -> None:
+def test_an_entry_is_plain_lines_that_read_back(tmp_path: Path) -> None:
     token = Token(HOST, "AWS", "pw==", 1.5, 0.25)
     text = cache.entry_text("k", token)
     assert text == _record("k", password="pw==", expires_at=1.5, issued_at=0.25)
     assert text.splitlines()[0] == cache.HEADER
-    with pytest.raises(ValueError, match="line break"):
-        cache.entry_text("k", Token(HOST, "AWS", "pw\nhost=elsewhere", 1.5, 0.25))
+    (tmp_path / "k.token").write_text(text)
+    assert cache.read_entry(tmp_path / "k.token", "k") == token
+
+
+_FIELD = st.text(st.characters(codec="utf-8"), min_size=1, max_size=40)
+
+
+@given(
+    host=_FIELD,
+    password=_FIELD,
+    expires=st.floats(allow_nan=False),
+    issued=st.floats(allow_nan=False),
+)
+def test_any_printable_token_reads_back_whole_and_anything_else_is_refused(
+    host: str, password: str, expires: float, issued: float
+) -> None:
+    token = Token(host, "AWS", f"s3cret-{password}", expires, issued)
+    with tempfile.TemporaryDirectory() as folder:
+        store = cache.TokenCache(Path(folder))
+        if host.isprintable() and password.isprintable():
+            store.put("k", token)
+            assert cache.read_entry(store.path("k"), "k") == token
+        else:  # a line break of any kind (\n, \x85, \u2028...) or a control character
+            with pytest.raises(ValueError, match="control character"):
+                cache.entry_text("k", token)
+            with contextlib.redirect_stderr(io.StringIO()) as err:
+                store.put("k", token)
+            assert "could not write the token cache" in err.getvalue()
+            assert "s3cret-" not in err.getvalue() and not store.path("k").exists()
+
+
+def test_an_entry_from_0_1_goes_when_the_entry_is_written_or_dropped(
+    store: cache.TokenCache,
+) -> None:
+    store.directory.mkdir(parents=True)
+    for name in ("k.json", "other.json"):
+        (store.directory / name).write_text("{}")
+    store.put("k", _token(issued=time.time()))
+    assert sorted(p.name for p in store.directory.iterdir()) == ["k.token", "other.json"]
+    store.drop("k")
+    (store.directory / "k.json").write_text("{}")
+    store.drop("k")
+    assert sorted(p.name for p in store.directory.iterdir()) == ["other.json"]
 
 
 BAD_FILES = [
@@ -198,6 +249,7 @@ BAD_FILES = [
     pytest.param(_record("k", password=...).encode(), id="missing-field"),
     pytest.param(_record("k", expires_at="soon").encode(), id="bad-expiry"),
     pytest.param(_record("k").encode() + b"no separator\n", id="line-without-equals"),
+    pytest.param(_record("k").encode()[:-4], id="cut-short"),
 ]
 
 
