@@ -88,7 +88,8 @@ def tests(session: nox.Session) -> None:
     data.chmod(0o1777)
     session.env["COVERAGE_FILE"] = str(data / ".coverage")
     try:
-        session.run("coverage", "run", "-m", "pytest", *session.posargs)
+        # The slowest tests, listed in every CI log: what to look at when the run grows.
+        session.run("coverage", "run", "-m", "pytest", "--durations=15", *session.posargs)
         session.run("coverage", "combine", "--quiet")
         session.run("coverage", "report", *(["--fail-under=0"] if session.posargs else []))
     finally:
