@@ -81,7 +81,7 @@ class Token:
         return min(self.issued_at + (self.expires_at - self.issued_at) / 2, self.expires_at)
 
 
-def _sha256() -> Callable[[bytes], object]:
+def _find_sha256() -> Callable[[bytes], object]:
     # CPython's built-in SHA-256 (_sha2 from 3.12): hashlib loads OpenSSL first.
     for name in ("_sha2", "_sha256", "hashlib"):
         try:
@@ -89,6 +89,11 @@ def _sha256() -> Callable[[bytes], object]:
         except ImportError:
             continue
     raise ImportError("no SHA-256 in this Python")
+
+
+# Found once: a failed import is not remembered, and would search the path
+# again on every key.
+_sha256 = _find_sha256()
 
 
 def entry_key(
@@ -104,7 +109,7 @@ def entry_key(
     endpoint = environ.get(f"AWS_ENDPOINT_URL_{service}") or environ.get("AWS_ENDPOINT_URL") or ""
     registry_id = "public" if public else (account or "caller")
     material = "\n".join((registry_id, region, endpoint, principal)).encode("utf-8")
-    return _sha256()(material).hexdigest()  # type: ignore[attr-defined, no-any-return]
+    return _sha256(material).hexdigest()  # type: ignore[attr-defined, no-any-return]
 
 
 def _directory(environ: Mapping[str, str]) -> str:
