@@ -52,24 +52,18 @@ def start(host: str, environ: Mapping[str, str] = os.environ) -> None:
 def refresh(host: str, environ: Mapping[str, str] = os.environ) -> bool:
     """Fetch a new token for ``host`` unless another refresher is at it or the
     cache is fresh again; True when this call renewed it."""
-    from filelock import FileLock, Timeout
-
     from ecr_tasks import awsconfig, naming, token_source
     from ecr_tasks.cache import TokenCache, cache_dir, cached, entry_key
 
     found = naming.parse_registry_host(host)
     principal = awsconfig.principal_hint(None, environ)
     key = entry_key(found.region, found.account, found.public, principal, environ)
-    cache = TokenCache(cache_dir(environ))
-    try:
-        cache.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        with FileLock(cache.directory / f"{key}.refresh.lock", timeout=0, mode=0o600):
-            if cached(host, environ) is not None:
-                return False  # another refresher has just renewed it
-            token_source.token_for(host, environ)
-            return True
-    except Timeout:
-        return False
+    # The cache's own lock, on a name of its own (<key>.refresh.lock), not waited for.
+    with TokenCache(cache_dir(environ)).fetch_lock(f"{key}.refresh", wait=0) as mine:
+        if not mine or cached(host, environ) is not None:
+            return False  # another refresher is at it, or has just renewed it
+        token_source.token_for(host, environ)
+        return True
 
 
 def main(argv: list[str] | None = None) -> int:
