@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from ecr_tasks import awsconfig, naming
-from ecr_tasks.cache import NullCache, Token, TokenCache, cache_dir, cached, entry_key
+from ecr_tasks.cache import NullCache, Token, TokenCache, cache_dir, entry_key
 from ecr_tasks.errors import AuthRejected, EcrTasksError
 
 if TYPE_CHECKING:  # botocore and the settings' dataclass, only where they are used
@@ -184,13 +184,12 @@ class TokenSource:
 
 
 def token_for(host: str, environ: Mapping[str, str] = os.environ) -> Token:
-    """``host``'s registry token: cached when fresh, else fetched (and cached).
+    """``host``'s registry token, for callers whose :func:`~ecr_tasks.cache.cached`
+    found none: the registry's own fresh entry if another process has just
+    written it, else fetched (and cached).
 
     A host that is not one of ECR's raises :class:`~ecr_tasks.errors.NotEcrHost`.
     """
-    token = cached(host, environ)
-    if token is not None:
-        return token
     from ecr_tasks.settings import Settings
 
     found = naming.parse_registry_host(host)
