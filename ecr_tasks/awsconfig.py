@@ -72,10 +72,6 @@ def profile_names(environ: Mapping[str, str] = os.environ) -> list[str]:
     return sorted(names)
 
 
-def profile_exists(profile: str, environ: Mapping[str, str] = os.environ) -> bool:
-    return profile_settings(profile, environ) is not None
-
-
 def profile_region(profile: str | None, environ: Mapping[str, str] = os.environ) -> str | None:
     """The region the profile's own configuration names, if any."""
     section = profile_settings(profile or "default", environ) or {}

@@ -128,11 +128,6 @@ def is_fresh(token: Token, now: float | None = None) -> bool:
     return (time.time() if now is None else now) < token.renew_at
 
 
-def valid(token: Token, now: float | None = None) -> bool:
-    """True until the token expires."""
-    return (time.time() if now is None else now) < token.expires_at
-
-
 def entry_text(key: str, token: Token) -> str:
     """An entry as the file holds it: the header, then ``name=value`` lines."""
     values = [str(value) for value in token._values()]
@@ -190,8 +185,9 @@ def cached(host: str, environ: Mapping[str, str] = os.environ, stale: bool = Fal
     for registry in (account, None) if account else (None,):
         key = entry_key(region, registry, public, principal, environ)
         token = read_entry(os.path.join(directory, key + SUFFIX), key)
-        usable = token is not None and (is_fresh(token) or (stale and valid(token)))
-        if token is not None and usable and token.host == host:
+        if token is None or token.host != host:
+            continue
+        if is_fresh(token) or (stale and time.time() < token.expires_at):
             return token
     return None
 
@@ -319,7 +315,3 @@ class FetchLock:
 
 def warn(message: str) -> None:
     print(f"ecr-tasks: warning: {message}", file=sys.stderr)
-
-
-def open_cache(enabled: bool, environ: Mapping[str, str] = os.environ) -> TokenCache | NullCache:
-    return TokenCache(cache_dir(environ)) if enabled else NullCache()

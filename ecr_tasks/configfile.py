@@ -9,27 +9,21 @@ invoke's own traceback stays.
 
 from __future__ import annotations
 
-PREFIX = "ecr-tasks"
+LEAD = "ecr-tasks: invalid invoke configuration: "
 
 
-def describe(error: BaseException) -> str | None:
-    """The one line for a configuration error, or None if ``error`` is not one."""
+def describe(error: BaseException) -> str:
+    """The one line for invoke's YAML or merge error."""
     from invoke.config import AmbiguousMergeError
     from invoke.util import yaml
 
-    if isinstance(error, yaml.MarkedYAMLError) and error.problem_mark is not None:
-        mark = error.problem_mark
-        problem = " ".join(str(error.problem or error.context or "not valid YAML").split())
-        return (
-            f"{PREFIX}: invalid invoke configuration: {mark.name}: line {mark.line + 1}: "
-            f"{problem}"
-        )
     if isinstance(error, AmbiguousMergeError):
-        return _merge_problem(error)
-    if isinstance(error, yaml.YAMLError):
-        detail = " ".join(str(error).split())
-        return f"{PREFIX}: invalid invoke configuration: {detail}"
-    return None
+        return LEAD + _merge_problem(error)
+    if isinstance(error, yaml.MarkedYAMLError) and error.problem_mark is not None:
+        problem = str(error.problem or error.context or "not valid YAML")
+        mark = error.problem_mark
+        return LEAD + f"{mark.name}: line {mark.line + 1}: " + " ".join(problem.split())
+    return LEAD + " ".join(str(error).split())
 
 
 def _merge_problem(error: BaseException) -> str:
@@ -48,15 +42,11 @@ def _merge_problem(error: BaseException) -> str:
             value = frame.f_locals.get("value")
         tb = tb.tb_next
     if not keys:
-        detail = " ".join(str(error).split())
-        return f"{PREFIX}: invalid invoke configuration: {detail}"
+        return " ".join(str(error).split())
     where = ".".join(keys)
     if isinstance(value, dict):
-        return (
-            f"{PREFIX}: invalid invoke configuration: {where} holds a section of settings, "
-            "where a single value belongs"
-        )
+        return f"{where} holds a section of settings, where a single value belongs"
     return (
-        f"{PREFIX}: invalid invoke configuration: {where} holds {value!r}, where a section "
-        f"belongs ({keys[0]}: followed by indented key: value lines)"
+        f"{where} holds {value!r}, where a section belongs"
+        f" ({keys[0]}: followed by indented key: value lines)"
     )

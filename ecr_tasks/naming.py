@@ -242,11 +242,6 @@ def registry_host(account: str, region: str, *, fips: bool = False, dualstack: b
     return f"{account}.{service}.{region}.{partition.dns_suffix}"
 
 
-def public_registry_host(*, dualstack: bool = False) -> str:
-    """ECR Public's registry host: ``public.ecr.aws``, or its dual-stack name."""
-    return PUBLIC_REGISTRY_DUALSTACK if dualstack else PUBLIC_REGISTRY
-
-
 class RegistryHost(NamedTuple):
     """What an ECR registry host name says about the registry it names: a
     small frozen record (account, region, partition, fips, dualstack, public).
@@ -265,7 +260,7 @@ class RegistryHost(NamedTuple):
     def host(self) -> str:
         """The host name again, as :func:`registry_host` builds it."""
         if self.public:
-            return public_registry_host(dualstack=self.dualstack)
+            return PUBLIC_REGISTRY_DUALSTACK if self.dualstack else PUBLIC_REGISTRY
         assert self.account is not None  # every private host names one
         return registry_host(self.account, self.region, fips=self.fips, dualstack=self.dualstack)
 
@@ -281,7 +276,7 @@ _PRIVATE_HOST_RE = _Pattern(
 def parse_registry_host(host: object) -> RegistryHost:
     """The account, region and endpoint kind an ECR registry host names.
 
-    The inverse of :func:`registry_host` (and of :func:`public_registry_host`):
+    The inverse of :func:`registry_host` (and of ECR Public's two names):
     every host those build parses back to the same record. Anything else,
     look-alikes included (another domain after the partition's, a missing
     account, a wrong service label, a port), raises :class:`NotEcrHost`,

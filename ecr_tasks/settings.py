@@ -34,26 +34,6 @@ DEFAULTS: dict[str, Any] = {
     "public_registry": naming.PUBLIC_REGISTRY,
 }
 
-#: One line of help per key, shared by the docs and ``doctor``.
-DESCRIPTIONS: dict[str, str] = {
-    "repo": "Repository name in the registry (e.g. team/my-app).",
-    "region": "AWS region of the registry; falls back to AWS_REGION, then the profile.",
-    "profile": "AWS profile to take credentials from; falls back to AWS_PROFILE.",
-    "account": "12-digit account id owning the registry (several: comma-separated); "
-    "asked of AWS when unset.",
-    "registry": "host[:port] that replaces the computed registry host (proxy, mirror, stand-in).",
-    "engine": "Container engine CLI: docker, podman, nerdctl or finch.",
-    "fips": "Use the FIPS registry endpoint (dkr.ecr-fips).",
-    "dualstack": "Use the dual-stack (IPv4 and IPv6) registry endpoints (dkr-ecr, and "
-    "ecr-public.aws.com for ECR Public).",
-    "cache": "Reuse cached login tokens; false turns the token cache off.",
-    "helper": "Log in by pointing the engine's credHelpers at docker-credential-ecr-tasks "
-    "(no password stored) instead of storing the password.",
-    "public_registry": "Host that --public logs in to (ECR Public); ecr-public.aws.com "
-    "with dualstack.",
-}
-
-
 #: The help of the flags every task takes, for tasks.py and images.py alike.
 WHERE_HELP: dict[str, str] = {
     "account": "12-digit AWS account id of the registry (default: ecr.account, else asked of AWS)",
@@ -173,7 +153,7 @@ def resolve(
     public_registry = pick(None, "public_registry")
     if dualstack and public_registry == naming.PUBLIC_REGISTRY:
         # AWS's dual-stack name for ECR Public, unless another host was set.
-        public_registry = naming.public_registry_host(dualstack=True)
+        public_registry = naming.PUBLIC_REGISTRY_DUALSTACK
     return Settings(
         repo=naming.check_repo(r) if (r := pick(repo, "repo")) is not None else None,
         regions=list(dict.fromkeys(check_region(r, environ) for r in region_values)),
@@ -221,7 +201,7 @@ def _check_profile_variable(environ: Mapping[str, str]) -> None:
 
 
 def _require_profile(name: str, environ: Mapping[str, str], source: str = "") -> None:
-    if not awsconfig.profile_exists(name, environ):
+    if awsconfig.profile_settings(name, environ) is None:
         known = ", ".join(awsconfig.profile_names(environ)) or "none"
         raise ConfigError(
             f"unknown AWS profile {name!r}{source}: not in {awsconfig.config_path(environ)} "

@@ -73,8 +73,8 @@ def test_profile_settings_merges_both_files(tmp_path: Path) -> None:
     }
     assert awsconfig.profile_region("dev", env) == "us-east-1"
     assert awsconfig.profile_region(None, env) == "eu-west-1"
-    assert awsconfig.profile_exists("dev", env)
-    assert not awsconfig.profile_exists("nope", env)
+    assert awsconfig.profile_settings("dev", env) is not None
+    assert awsconfig.profile_settings("nope", env) is None
     assert awsconfig.profile_settings("nope", env) is None
 
 

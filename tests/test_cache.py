@@ -299,7 +299,7 @@ def test_missing_file_is_silent(store: cache.TokenCache, capsys: pytest.CaptureF
     assert capsys.readouterr().err == ""
 
 
-# -- null cache, open_cache, secrets ----------------------------------------------
+# -- null cache, secrets ----------------------------------------------
 
 
 def test_null_cache(tmp_path: Path) -> None:
@@ -308,15 +308,6 @@ def test_null_cache(tmp_path: Path) -> None:
     assert null.get("k") is None
     null.drop("k")
     assert null.enabled is False
-
-
-def test_open_cache(tmp_path: Path) -> None:
-    env = {"XDG_CACHE_HOME": str(tmp_path)}
-    on = cache.open_cache(True, env)
-    assert isinstance(on, cache.TokenCache)
-    assert on.directory == tmp_path / "ecr-tasks"
-    assert isinstance(cache.open_cache(False, env), cache.NullCache)
-    assert not (tmp_path / "ecr-tasks").exists()  # opening writes nothing
 
 
 def test_password_never_in_repr() -> None:

@@ -321,10 +321,6 @@ def test_values_pass_through(aws_env: dict[str, str]) -> None:
     )
 
 
-def test_every_default_is_described() -> None:
-    assert set(settings.DESCRIPTIONS) == set(settings.DEFAULTS)
-
-
 @pytest.mark.parametrize(
     ("config", "expected"),
     [
