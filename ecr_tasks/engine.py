@@ -116,15 +116,15 @@ def classify(
 ENGINE_TIMEOUT = 120
 
 
-def login(c: Any, engine: str, host: str, user: str, password: str, auth_file: Path) -> bool:
+def login(c: Any, engine: str, host: str, user: str, password: str, auth_file: Path) -> None:
     """``<engine> login --username <user> --password-stdin <host>``, the password on stdin
-    only, holding the lock of ``auth_file`` (which the engine rewrites). False under ``--dry``."""
+    only, holding the lock of ``auth_file`` (which the engine rewrites); shown under ``--dry``."""
     argv = [engine, "login", "--username", user, "--password-stdin", host]
     run = c.config.run
     if run.echo or run.dry:
         print(run.echo_format.format(command=command_line(argv)), flush=True)
     if run.dry:
-        return False
+        return
     try:
         with authfile.locked(auth_file):
             done = subprocess.run(
@@ -142,7 +142,6 @@ def login(c: Any, engine: str, host: str, user: str, password: str, auth_file: P
     if done.returncode != 0:
         secrets = secret_forms(user, password)
         raise classify(engine, "login", done.stderr + done.stdout, host, secrets)
-    return True
 
 
 def logout(c: Any, engine: str, host: str, auth_file: Path) -> None:

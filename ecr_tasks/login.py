@@ -90,9 +90,9 @@ class Logins:
         if self.dry:
             host = self.host(target) or self.registry(target.region)
             self._show_login(host)
-            return host
-        host, token = self.token_and_host(target)
-        self._ensure_with(host, token)
+        else:
+            host, token = self.token_and_host(target)
+            self._ensure_with(host, token)
         return host
 
     def run(self, target: Target, host: str, action: Callable[[], T]) -> T:

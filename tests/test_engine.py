@@ -246,8 +246,7 @@ def test_login_dry_prints_and_runs_nothing(
 ) -> None:
     fake = FakeEngineProcess()
     monkeypatch.setattr(engine, "subprocess", fake)
-    done = engine.login(_context(dry=True), "docker", HOST, "AWS", PASSWORD, tmp_path / "lock")
-    assert done is False
+    engine.login(_context(dry=True), "docker", HOST, "AWS", PASSWORD, tmp_path / "lock")
     assert fake.calls == []
     out = capsys.readouterr()
     assert f"docker login --username AWS --password-stdin {HOST}" in out.out
@@ -259,7 +258,7 @@ def test_login_echo_prints_without_password(
 ) -> None:
     fake = FakeEngineProcess()
     monkeypatch.setattr(engine, "subprocess", fake)
-    assert engine.login(_context(echo=True), "podman", HOST, "AWS", PASSWORD, tmp_path)
+    engine.login(_context(echo=True), "podman", HOST, "AWS", PASSWORD, tmp_path)
     assert fake.calls == [
         (["podman", "login", "--username", "AWS", "--password-stdin", HOST], PASSWORD)
     ]
@@ -307,7 +306,7 @@ def fake_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_login_password_on_stdin_not_argv(fake_engine: Path, tmp_path: Path) -> None:
     auth_file = tmp_path / "docker" / "config.json"
-    assert engine.login(_context(), "docker", HOST, "AWS", PASSWORD, auth_file) is True
+    engine.login(_context(), "docker", HOST, "AWS", PASSWORD, auth_file)
     argv = (fake_engine / "argv").read_text().splitlines()
     assert argv == ["login", "--username", "AWS", "--password-stdin", HOST]
     assert (fake_engine / "stdin").read_text() == PASSWORD
