@@ -164,6 +164,18 @@ def check_image(value: object) -> str:
     return text
 
 
+def split_image(value: object) -> tuple[str | None, str, str | None, str | None]:
+    """(registry, repository path, tag, digest) of an image reference, read as
+    docker reads it: the first component names a registry only when it looks
+    like a host (a dot, a port, or localhost); in ``team/app`` it is a path."""
+    match = IMAGE_RE.fullmatch(check_image(value))
+    assert match is not None  # check_image passed
+    domain, path = match["domain"], match["path"]
+    if domain is not None and not ("." in domain or ":" in domain or domain == "localhost"):
+        domain, path = None, f"{domain}/{path}"
+    return domain, path, match["tag"], match["digest"]
+
+
 def check_engine(value: object) -> str:
     """Return ``value`` if it is an engine whose login takes ``--password-stdin``."""
     text = _text("engine", value)

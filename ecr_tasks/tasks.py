@@ -1,4 +1,5 @@
-"""The task collection: ``login``, ``logout``, ``uri``, ``tag``, ``push``, ``pull``.
+"""The task collection ``ns``: ``login``, ``logout``, ``uri``, ``tag``, ``push`` and ``pull``
+here, ``doctor`` and the Docker Hub habits (``tags``, ``untag``, ``mirror``) from their modules.
 
 Task bodies stay short: they resolve settings, call the functions that do
 the work, and print one line per result. Every flag is checked before any
@@ -75,19 +76,15 @@ def _host_target(s: settings.Settings, host: str) -> Target:
 
 def _image_parts(image: str) -> tuple[str, str, str | None, str | None]:
     """(registry host, repository, tag, digest) of a full image reference."""
-    match = naming.IMAGE_RE.fullmatch(naming.check_image(image))
-    assert match is not None  # check_image passed
-    domain = match["domain"]
-    # Docker's rule: the first component names a registry only when it looks
-    # like a host (a dot, a port, or localhost); team/app is a repository.
-    if domain is None or not ("." in domain or ":" in domain or domain == "localhost"):
+    domain, path, tag, digest = naming.split_image(image)
+    if domain is None:  # team/app:v1 names a repository on Docker Hub, not a registry
         raise BadValue(
             "image",
             image,
             "expected a full reference with its registry, such as "
             "123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/app:v1",
         )
-    return domain, naming.check_repo(match["path"]), match["tag"], match["digest"]
+    return domain, naming.check_repo(path), tag, digest
 
 
 @task(
