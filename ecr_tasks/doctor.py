@@ -322,7 +322,6 @@ def check_logins(
         nothing = f"no {path} yet: a login writes it, in plain base64 unless credsStore is set"
         return [Check(label, OK, nothing) for label in labels]
     auths, helpers = authfile.section(data, "auths"), authfile.section(data, "credHelpers")
-    store = data.get("credsStore") if isinstance(data.get("credsStore"), str) else None
     stored = sorted(name for name, entry in auths.items() if authfile.has_secret(entry))
     plain = [name for name in stored if not authfile.helper_for(data, name)]
 
@@ -331,7 +330,7 @@ def check_logins(
         if isinstance(helper, str) and helper:
             served.setdefault(helper, []).append(name)
     parts = [f"{name} helper for {', '.join(hosts)}" for name, hosts in served.items()]
-    if store:
+    if isinstance(store := data.get("credsStore"), str) and store:
         parts.append(f"{store} helper (credsStore) for every other registry")
         served.setdefault(store, []).append("every other registry")
     parts += [f"plain passwords for {', '.join(plain)}"] if plain else []
