@@ -19,9 +19,8 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from invoke import task
 from invoke.exceptions import Exit
@@ -36,25 +35,21 @@ if TYPE_CHECKING:
     from ecr_tasks.aws import Aws
     from ecr_tasks.cache import NullCache
 
-Status = Literal["ok", "fail", "skip"]
-OK: Status = "ok"
-FAIL: Status = "fail"
-SKIP: Status = "skip"
+OK, FAIL, SKIP = "ok", "fail", "skip"  # a check's status
 
-MARKS: dict[Status, str] = {OK: "\u2713", FAIL: "\u2717", SKIP: "\u2013"}  # ✓ ✗ and a dash
-ASCII_MARKS: dict[Status, str] = {OK: "+", FAIL: "x", SKIP: "-"}
+MARKS = {OK: "\u2713", FAIL: "\u2717", SKIP: "\u2013"}  # ✓ ✗ and a dash
+ASCII_MARKS = {OK: "+", FAIL: "x", SKIP: "-"}
 
 #: Seconds any one probe (an engine command, the registry's /v2/) may take:
 #: a doctor that hangs on a dead TCP DOCKER_HOST would be no help.
 PROBE_TIMEOUT = 8.0
 
 
-@dataclass(frozen=True)
-class Check:
+class Check(NamedTuple):
     """The outcome of one check: one line of output."""
 
     label: str
-    status: Status
+    status: str
     detail: str
     hint: str = ""
 
@@ -62,17 +57,16 @@ class Check:
 # -- output ------------------------------------------------------------------
 
 
-def marks_for(stream: Any) -> dict[Status, str]:
+def marks_for(stream: Any) -> dict[str, str]:
     """The check marks ``stream`` can print: :data:`MARKS`, else plain ASCII."""
-    encoding = getattr(stream, "encoding", None) or "ascii"
     try:
-        "".join(MARKS.values()).encode(encoding)
+        "".join(MARKS.values()).encode(getattr(stream, "encoding", None) or "ascii")
     except (UnicodeEncodeError, LookupError):
         return ASCII_MARKS
     return MARKS
 
 
-def format_checks(checks: Sequence[Check], marks: Mapping[Status, str] = MARKS) -> list[str]:
+def format_checks(checks: Sequence[Check], marks: Mapping[str, str] = MARKS) -> list[str]:
     """One line per check: mark, label (in a column), detail, then any hint or warning."""
     width = max((len(check.label) for check in checks), default=0)
     lines = []
@@ -102,8 +96,8 @@ def run_probe(argv: Sequence[str]) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _probe(label: str, argv: list[str], run: Probe, hint: str, where: str) -> Check | str:
-    """The first line ``argv`` prints, or the failed check that says why there is none."""
+def _probe(label: str, argv: list[str], run: Probe, hint: str, where: str) -> Check:
+    """Passes with the first line ``argv`` prints, else fails saying why there is none."""
     try:
         done = run(argv)
     except FileNotFoundError:
@@ -116,14 +110,7 @@ def _probe(label: str, argv: list[str], run: Probe, hint: str, where: str) -> Ch
         lines = done.stderr.strip().splitlines()
         reason = lines[-1].strip()[:200] if lines else "no error output"
         return Check(label, FAIL, f"{where} failed: {reason}", hint)
-    return done.stdout.strip().splitlines()[0].strip()
-
-
-def check_engine_installed(engine: str, run: Probe = run_probe) -> Check:
-    """``<engine> --version`` runs."""
-    hint = f"install {engine} or set ecr.engine (INVOKE_ECR_ENGINE)"
-    found = _probe("engine", [engine, "--version"], run, hint, f"`{engine} --version`")
-    return found if isinstance(found, Check) else Check("engine", OK, found)
+    return Check(label, OK, done.stdout.strip().splitlines()[0].strip())
 
 
 # A read-only command that needs the daemon (or, for podman, the local store)
@@ -138,27 +125,27 @@ _DAEMON_PROBES: dict[str, tuple[str, ...]] = {
 
 def engine_endpoint(engine: str, environ: Mapping[str, str]) -> str:
     """Where the engine's client looks for its daemon, as the environment says."""
-    if engine == "podman":
-        host = environ.get("CONTAINER_HOST")
-        return f"CONTAINER_HOST={host}" if host else "the local podman store"
-    for name in ("DOCKER_HOST", "DOCKER_CONTEXT"):
-        if environ.get(name):
-            return f"{name}={environ[name]}"
-    return "its default socket"
+    names = ["CONTAINER_HOST"] if engine == "podman" else ["DOCKER_HOST", "DOCKER_CONTEXT"]
+    found = next((f"{name}={environ[name]}" for name in names if environ.get(name)), None)
+    return found or ("the local podman store" if engine == "podman" else "its default socket")
 
 
-def check_daemon(
+def check_engine(
     engine: str, run: Probe = run_probe, environ: Mapping[str, str] = os.environ
-) -> Check:
-    """The engine's daemon answers a version query within the timeout."""
-    label = "engine daemon"
+) -> list[Check]:
+    """``<engine> --version`` runs, then its daemon answers a version query."""
+    hint = f"install {engine} or set ecr.engine (INVOKE_ECR_ENGINE)"
+    installed = _probe("engine", [engine, "--version"], run, hint, f"`{engine} --version`")
+    if installed.status != OK:
+        return [installed, Check("engine daemon", SKIP, f"needs {engine} installed")]
     where = engine_endpoint(engine, environ)
     hint = f"start the {engine} daemon or point DOCKER_HOST at a running one"
     hint = "start podman's socket or fix CONTAINER_HOST" if engine == "podman" else hint
-    found = _probe(label, [engine, *_DAEMON_PROBES.get(engine, ("info",))], run, hint, where)
-    if isinstance(found, Check):
-        return found
-    return Check(label, OK, f"{engine} server {found} at {where}")
+    argv = [engine, *_DAEMON_PROBES.get(engine, ("info",))]
+    daemon = _probe("engine daemon", argv, run, hint, where)
+    if daemon.status == OK:
+        daemon = daemon._replace(detail=f"{engine} server {daemon.detail} at {where}")
+    return [installed, daemon]
 
 
 # -- AWS -----------------------------------------------------------------------
@@ -171,14 +158,11 @@ def region_source(
     if flag:
         return "--region"
     if config.get("region"):
-        if environ.get("INVOKE_ECR_REGION") == config["region"]:
-            return "INVOKE_ECR_REGION"
-        return "ecr.region in the invoke config"
-    for name in ("AWS_REGION", "AWS_DEFAULT_REGION"):
-        if environ.get(name):
-            return name
+        invoke_env = environ.get("INVOKE_ECR_REGION") == config["region"]
+        return "INVOKE_ECR_REGION" if invoke_env else "ecr.region in the invoke config"
     name = profile or environ.get("AWS_PROFILE") or "default"
-    return f"profile {name} in {awsconfig.config_path(environ)}"
+    in_profile = f"profile {name} in {awsconfig.config_path(environ)}"
+    return next((n for n in ("AWS_REGION", "AWS_DEFAULT_REGION") if environ.get(n)), in_profile)
 
 
 def check_region(s: settings.Settings, source: str) -> Check:
@@ -284,7 +268,6 @@ PLAIN_HINT = (
     "anyone who can read that file can use the token until it expires; "
     "set credsStore or credHelpers to keep it in a credential helper"
 )
-OTHERS = ["every other registry"]
 MISSING_HINT = (
     "install them or remove those credHelpers/credsStore entries: the engine fails every pull "
     "from those registries (executable file not found)"
@@ -339,27 +322,23 @@ def check_logins(
         nothing = f"no {path} yet: a login writes it, in plain base64 unless credsStore is set"
         return [Check(label, OK, nothing) for label in labels]
     auths, helpers = authfile.section(data, "auths"), authfile.section(data, "credHelpers")
-    store = data.get("credsStore") if isinstance(data.get("credsStore"), str) else None
-    mode = path.stat().st_mode & 0o777
-    exposed = f" (mode {mode:o}: other users can read it)" if mode & 0o044 else ""
     stored = sorted(name for name, entry in auths.items() if authfile.has_secret(entry))
     plain = [name for name in stored if not authfile.helper_for(data, name)]
-    checks = [_credential_store(this, data, path, exposed, which)] if this else []
 
-    by_program: dict[str, list[str]] = {}
+    served: dict[str, list[str]] = {}  # each helper program, and whom it answers for
     for name, helper in sorted(helpers.items()):
         if isinstance(helper, str) and helper:
-            by_program.setdefault(helper, []).append(name)
-    missing = [
-        f"docker-credential-{n} (for {', '.join(by_program.get(n, []) + OTHERS * (n == store))})"
-        for n in sorted({*by_program, *([store] if store else [])})
-        if which(f"docker-credential-{n}") is None
-    ]
-    parts = [f"{name} helper for {', '.join(hosts)}" for name, hosts in by_program.items()]
-    parts += [f"{store} helper (credsStore) for every other registry"] if store else []
+            served.setdefault(helper, []).append(name)
+    parts = [f"{name} helper for {', '.join(hosts)}" for name, hosts in served.items()]
+    if isinstance(store := data.get("credsStore"), str) and store:
+        parts.append(f"{store} helper (credsStore) for every other registry")
+        served.setdefault(store, []).append("every other registry")
     parts += [f"plain passwords for {', '.join(plain)}"] if plain else []
-    if missing:
-        detail = f"{path} names credential helpers that are not on PATH: {'; '.join(missing)}"
+    absent = sorted(name for name in served if which(f"docker-credential-{name}") is None)
+    checks = [_credential_store(this, data, path, absent)] if this else []
+    if absent:
+        missing = "; ".join(f"docker-credential-{n} (for {', '.join(served[n])})" for n in absent)
+        detail = f"{path} names credential helpers that are not on PATH: {missing}"
         checks.append(Check("engine logins", FAIL, detail, MISSING_HINT))
     else:
         # Only for ECR's own names: the helper cannot answer for a proxy or the
@@ -394,19 +373,20 @@ def check_logins(
     return checks
 
 
-def _credential_store(
-    host: str, data: Mapping[str, Any], path: Path, exposed: str, which: Callable[[str], str | None]
-) -> Check:
-    """Where ``host``'s login lives: a credential helper, or plain base64 in the file."""
+def _credential_store(host: str, data: Mapping[str, Any], path: Path, absent: list[str]) -> Check:
+    """Where ``host``'s login lives: a credential helper (``absent`` are those not on PATH),
+    or plain base64 in the file."""
     label, helper = "credential store", authfile.helper_for(data, host)
     if helper:
         source = "credHelpers" if host in authfile.section(data, "credHelpers") else "credsStore"
         program = f"docker-credential-{helper}"
-        if which(program) is None:
+        if helper in absent:
             detail = f"{source} in {path} names {helper} for {host}, but {program} is not on PATH"
             return Check(label, FAIL, detail, f"install {program} or remove {source} from {path}")
         return Check(label, OK, f"{program} ({source} in {path})")
     if authfile.has_secret(authfile.section(data, "auths").get(host)):
+        mode = path.stat().st_mode & 0o777
+        exposed = f" (mode {mode:o}: other users can read it)" if mode & 0o044 else ""
         return Check(label, OK, f"plain base64 in {path}{exposed}", PLAIN_HINT)
     none = f"no login for {host} in {path} yet; plain base64 there unless credsStore is set"
     return Check(label, OK, none)
@@ -416,14 +396,10 @@ def _credential_store(
 
 
 def _summary(s: settings.Settings) -> str:
-    parts = [f"engine {s.engine}"]
-    parts += [f"repo {s.repo}"] if s.repo else []
-    parts += [f"account {s.account}"] if s.account else []
-    parts += [f"registry override {s.registry}"] if s.registry else []
-    parts += ["FIPS"] if s.fips else []
-    parts += ["dual-stack"] if s.dualstack else []
-    parts += [] if s.cache else ["token cache off"]
-    return ", ".join(parts)
+    named = {"repo": s.repo, "account": s.account, "registry override": s.registry}
+    switches = {"FIPS": s.fips, "dual-stack": s.dualstack, "token cache off": not s.cache}
+    parts = [f"engine {s.engine}", *(f"{what} {value}" for what, value in named.items() if value)]
+    return ", ".join(parts + [name for name, on in switches.items() if on])
 
 
 # The checks after the engine's, in order; all need valid settings.
@@ -454,12 +430,11 @@ def diagnose(
             engine = naming.check_engine(config.get("engine", "docker"))
         except EcrTasksError:
             return checks
-        checks += _engine_checks(engine, run, environ)
+        checks += check_engine(engine, run, environ)
         checks += [Check(label, SKIP, "needs valid settings") for label in _AWS_LABELS]
         return [*checks, *check_logins(engine, None, environ)]
 
-    checks = [Check("settings", OK, _summary(s))]
-    checks += _engine_checks(s.engine, run, environ)
+    checks = [Check("settings", OK, _summary(s)), *check_engine(s.engine, run, environ)]
     checks.append(check_region(s, region_source(config, region, s.profile, environ)))
     if not s.regions:
         checks += [Check(label, SKIP, "needs a region") for label in _AWS_LABELS[1:]]
@@ -489,13 +464,6 @@ def diagnose(
     if host is None:
         checks.append(Check("credential store", SKIP, "needs the registry host"))
     return [*checks, *check_logins(s.engine, host, environ)]
-
-
-def _engine_checks(engine: str, run: Probe, environ: Mapping[str, str]) -> list[Check]:
-    installed = check_engine_installed(engine, run)
-    if installed.status != OK:
-        return [installed, Check("engine daemon", SKIP, f"needs {engine} installed")]
-    return [installed, check_daemon(engine, run, environ)]
 
 
 @task(

@@ -36,8 +36,7 @@ from ecr_tasks.doctor import (
     Check,
     account_of_arn,
     check_credentials,
-    check_daemon,
-    check_engine_installed,
+    check_engine,
     check_logins,
     check_region,
     check_registry,
@@ -65,15 +64,16 @@ DASH = MARKS[SKIP]  # an en dash, which ruff would flag in a literal
 
 
 class FakeRun:
-    """Answers engine commands from a table ``{argv[1]: CompletedProcess or exception}``."""
+    """Answers engine commands from a table ``{argv[1]: CompletedProcess or exception}``;
+    ``installed`` answers ``--version``, by default as an engine that is there."""
 
     def __init__(self, **answers: Any) -> None:
-        self.answers = answers
+        self.answers = {"installed": done("Docker version 27.5.1, build 9f9e405\n"), **answers}
         self.calls: list[list[str]] = []
 
     def __call__(self, argv: Any) -> subprocess.CompletedProcess[str]:
         self.calls.append(list(argv))
-        answer = self.answers[argv[1].lstrip("-")]
+        answer = self.answers["installed" if argv[1] == "--version" else argv[1]]
         if isinstance(answer, BaseException):
             raise answer
         return answer
@@ -83,7 +83,7 @@ def done(stdout: str = "", stderr: str = "", code: int = 0) -> subprocess.Comple
     return subprocess.CompletedProcess([], code, stdout, stderr)
 
 
-HEALTHY = FakeRun(version=done("Docker version 27.5.1, build 9f9e405\n"), info=done("27.5.1\n"))
+HEALTHY = FakeRun(version=done("27.5.1\n"), info=done("27.5.1\n"))
 
 
 class FakeAws:
@@ -203,10 +203,10 @@ def test_exit_code(statuses: list, code: int) -> None:
 
 
 def test_engine_installed() -> None:
-    run = FakeRun(version=done("Docker version 27.5.1, build 9f9e405\n"))
-    check = check_engine_installed("docker", run)
+    run = FakeRun(installed=done("Docker version 27.5.1, build 9f9e405\n"), version=done("27\n"))
+    check, _ = check_engine("docker", run, {})
     assert check == Check("engine", OK, "Docker version 27.5.1, build 9f9e405")
-    assert run.calls == [["docker", "--version"]]
+    assert run.calls[0] == ["docker", "--version"]
 
 
 @pytest.mark.parametrize(
@@ -219,19 +219,22 @@ def test_engine_installed() -> None:
     ],
 )
 def test_engine_not_installed(answer: Any, detail: str) -> None:
-    check = check_engine_installed("podman", FakeRun(version=answer))
+    run = FakeRun(installed=answer)
+    check, daemon = check_engine("podman", run, {})
     assert check.status == FAIL
     assert detail in check.detail
     assert "ecr.engine" in check.hint
+    assert daemon == Check("engine daemon", SKIP, "needs podman installed")
+    assert len(run.calls) == 1
 
 
 def test_daemon_reachable_names_where() -> None:
     run = FakeRun(version=done("24.0.7\n"))
-    check = check_daemon("docker", run, {"DOCKER_HOST": "unix:///run/d.sock"})
+    _, check = check_engine("docker", run, {"DOCKER_HOST": "unix:///run/d.sock"})
     assert check == Check(
         "engine daemon", OK, "docker server 24.0.7 at DOCKER_HOST=unix:///run/d.sock"
     )
-    assert run.calls == [["docker", "version", "--format", "{{.Server.Version}}"]]
+    assert run.calls[1:] == [["docker", "version", "--format", "{{.Server.Version}}"]]
 
 
 def test_daemon_down_fails_with_hint() -> None:
@@ -239,8 +242,8 @@ def test_daemon_down_fails_with_hint() -> None:
         "Client: Docker Engine\n"
         "Cannot connect to the Docker daemon at unix:///nope.sock. Is the docker daemon running?\n"
     )
-    check = check_daemon("docker", FakeRun(version=done(stderr=stderr, code=1)),
-                         {"DOCKER_HOST": "unix:///nope.sock"})  # fmt: skip
+    _, check = check_engine("docker", FakeRun(version=done(stderr=stderr, code=1)),
+                            {"DOCKER_HOST": "unix:///nope.sock"})  # fmt: skip
     assert check.status == FAIL
     assert "DOCKER_HOST=unix:///nope.sock" in check.detail
     assert "Cannot connect to the Docker daemon" in check.detail
@@ -249,16 +252,16 @@ def test_daemon_down_fails_with_hint() -> None:
 
 def test_daemon_that_hangs_is_cut_short() -> None:
     run = FakeRun(version=subprocess.TimeoutExpired("docker", 8))
-    check = check_daemon("docker", run, {"DOCKER_HOST": "tcp://10.0.0.1:2375"})
+    _, check = check_engine("docker", run, {"DOCKER_HOST": "tcp://10.0.0.1:2375"})
     assert check.status == FAIL
     assert "no answer from DOCKER_HOST=tcp://10.0.0.1:2375" in check.detail
 
 
 def test_podman_daemon_probe() -> None:
     run = FakeRun(info=done("5.0.2\n"))
-    check = check_daemon("podman", run, {})
+    _, check = check_engine("podman", run, {})
     assert check.status == OK
-    assert run.calls == [["podman", "info", "--format", "{{.Version.Version}}"]]
+    assert run.calls[1:] == [["podman", "info", "--format", "{{.Version.Version}}"]]
 
 
 def test_subprocess_probe_has_a_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -747,7 +750,7 @@ def test_diagnose_with_bad_settings_still_checks_the_engine(environ: dict) -> No
 
 
 def test_diagnose_without_the_engine_skips_the_daemon(environ: dict) -> None:
-    run = FakeRun(version=FileNotFoundError())
+    run = FakeRun(installed=FileNotFoundError())
     checks = diagnose({"region": REGION}, environ=environ, run=run, aws=FakeAws(),
                       )  # fmt: skip
     assert labels(checks)[1:3] == [("engine", FAIL), ("engine daemon", SKIP)]
