@@ -195,7 +195,7 @@ def _with_platforms(logins: Logins, target: Target, repo: str, rows: list[TagRow
 
     def entries(digest: str) -> tuple[tuple[str, str], ...]:
         ask = functools.partial(registry_api.index_entries, host, repo, digest)
-        return tuple(logins.tokens.retrying(target, lambda t: ask(t.user, t.password)))
+        return tuple((p, d) for p, d in logins.tokens.retrying(target, ask) if isinstance(d, str))
 
     platforms = {d: entries(d) for d in dict.fromkeys(r.digest for r in rows if r.index)}
     return [replace(r, platforms=platforms[r.digest]) if r.index else r for r in rows]

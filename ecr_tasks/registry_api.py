@@ -19,10 +19,12 @@ import json
 import urllib.error
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass
-from typing import IO
+from typing import IO, TYPE_CHECKING, NamedTuple
 
 from ecr_tasks.errors import AuthRejected, EngineError, redact, secret_forms, tls_problem
+
+if TYPE_CHECKING:
+    from ecr_tasks.cache import Token
 
 INDEX_TYPES = (
     "application/vnd.oci.image.index.v1+json",
@@ -46,59 +48,37 @@ def scheme(host: str) -> str:
         return "https"
 
 
-@dataclass(frozen=True)
-class Manifest:
-    """What a tag resolves to: its digest and the kind of manifest it is."""
+class Manifest(NamedTuple):
+    """What a tag resolves to: its digest, and whether it is a multi-platform
+    image index (or Docker manifest list)."""
 
     digest: str | None
-    media_type: str
-
-    @property
-    def is_index(self) -> bool:
-        """True for a multi-platform image index (or Docker manifest list)."""
-        return self.media_type in INDEX_TYPES
+    is_index: bool
 
 
-def manifest_digest(
-    host: str, repo: str, reference: str, user: str, password: str, timeout: float = 15
-) -> str | None:
-    """The digest ``repo:reference`` resolves to, or None if the registry has no such tag."""
-    found = manifest(host, repo, reference, user, password, timeout)
-    return found.digest if found else None
-
-
-def manifest(
-    host: str, repo: str, reference: str, user: str, password: str, timeout: float = 15
-) -> Manifest | None:
-    """What ``repo:reference`` resolves to (one HEAD request), or None if nothing."""
-    answer = _ask("HEAD", host, repo, reference, user, password, timeout)
+def manifest(host: str, repo: str, ref: str, token: Token, timeout: float = 15) -> Manifest | None:
+    """What ``repo:ref`` resolves to (one HEAD request), or None if nothing."""
+    answer = _ask("HEAD", host, repo, ref, token, timeout)
     if answer is None:
         return None
     digest, media_type, _ = answer
-    return Manifest(digest, media_type.split(";", 1)[0].strip())
+    return Manifest(digest, media_type.split(";", 1)[0].strip() in INDEX_TYPES)
 
 
-def index_platforms(
-    host: str, repo: str, reference: str, user: str, password: str, timeout: float = 15
-) -> list[str]:
-    """``os/architecture[/variant]`` of each image in the index ``repo:reference``."""
-    found = _index(host, repo, reference, user, password, timeout)
-    return list(dict.fromkeys(name for name, _ in found))
+def manifest_digest(
+    host: str, repo: str, ref: str, token: Token, timeout: float = 15
+) -> str | None:
+    """The digest ``repo:ref`` resolves to, or None if the registry has no such tag."""
+    found = manifest(host, repo, ref, token, timeout)
+    return found.digest if found else None
 
 
 def index_entries(
-    host: str, repo: str, reference: str, user: str, password: str, timeout: float = 15
-) -> list[tuple[str, str]]:
-    """``(os/architecture[/variant], digest)`` of each image in the index ``repo:reference``."""
-    found = _index(host, repo, reference, user, password, timeout)
-    return [(name, digest) for name, digest in found if isinstance(digest, str)]
-
-
-def _index(
-    host: str, repo: str, reference: str, user: str, password: str, timeout: float
+    host: str, repo: str, ref: str, token: Token, timeout: float = 15
 ) -> list[tuple[str, object]]:
-    """(platform, digest as given) of each entry of an index (one GET); [] if none."""
-    answer = _ask("GET", host, repo, reference, user, password, timeout)
+    """``(os/architecture[/variant], digest as given)`` of each image in the index
+    ``repo:ref`` (one GET); [] if none."""
+    answer = _ask("GET", host, repo, ref, token, timeout)
     try:
         entries = json.loads(answer[2]).get("manifests") or [] if answer else []
     except (ValueError, AttributeError):
@@ -155,10 +135,10 @@ def _origin(url: urllib.parse.SplitResult) -> tuple[str, str]:
 
 
 def _ask(
-    method: str, host: str, repo: str, reference: str, user: str, password: str, timeout: float
+    method: str, host: str, repo: str, ref: str, token: Token, timeout: float
 ) -> tuple[str | None, str, bytes] | None:
-    url = f"{scheme(host)}://{host}/v2/{repo}/manifests/{reference}"
-    basic = base64.b64encode(f"{user}:{password}".encode()).decode()
+    url = f"{scheme(host)}://{host}/v2/{repo}/manifests/{ref}"
+    basic = base64.b64encode(f"{token.user}:{token.password}".encode()).decode()
     request = urllib.request.Request(  # noqa: S310 - the scheme is http(s), set above
         url, method=method, headers={"Accept": _MANIFEST_TYPES, "Authorization": f"Basic {basic}"}
     )
@@ -176,11 +156,11 @@ def _ask(
             raise AuthRejected(
                 f"registry {host} rejected the credentials (HTTP {error.code})"
             ) from None
-        raise EngineError(
-            f"registry {host} answered HTTP {error.code} for {repo}:{reference}"
-        ) from None
+        raise EngineError(f"registry {host} answered HTTP {error.code} for {repo}:{ref}") from None
     except (urllib.error.URLError, OSError) as error:
-        reason = redact(str(getattr(error, "reason", error)), secret_forms(user, password))
+        reason = redact(
+            str(getattr(error, "reason", error)), secret_forms(token.user, token.password)
+        )
         problem = tls_problem(reason)
         if problem is not None:
             raise EngineError(
@@ -189,6 +169,4 @@ def _ask(
             ) from None
         # Worded as the engine's own failure is, naming the image, so that a
         # registry that is down reads the same before and after a push.
-        raise EngineError(
-            f"registry for {host}/{repo}:{reference} is unreachable: {reason}"
-        ) from None
+        raise EngineError(f"registry for {host}/{repo}:{ref} is unreachable: {reason}") from None

@@ -7,6 +7,7 @@ One HEAD request per tag each way; a GET only for an image index.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ecr_tasks.errors import ConfigError, EcrTasksError, RepositoryNotFound
@@ -22,13 +23,7 @@ def registry_digest(
     """The digest ``repo:tag`` resolves to in the registry now, or None."""
     from ecr_tasks import registry_api  # urllib.request: only when a registry is asked
 
-    found: str | None = _ask(tokens, target, registry_api.manifest_digest, host, repo, tag)
-    return found
-
-
-def _ask(tokens: TokenSource, target: Target, question: Any, *args: str) -> Any:
-    """``question(*args, user, password)`` with ``target``'s token (retried once)."""
-    return tokens.retrying(target, lambda t: question(*args, t.user, t.password))
+    return tokens.retrying(target, partial(registry_api.manifest_digest, host, repo, tag))
 
 
 def verify_digests(
@@ -69,7 +64,7 @@ def refuse_overwrites(
     from ecr_tasks import registry_api  # urllib.request: only when a registry is asked
 
     for the_tag in tags:
-        served = _ask(tokens, target, registry_api.manifest, host, repo, the_tag)
+        served = tokens.retrying(target, partial(registry_api.manifest, host, repo, the_tag))
         if served is None:
             continue
         if locked:
@@ -78,8 +73,10 @@ def refuse_overwrites(
                 "push under a new tag"
             )
         if served.is_index and not force:
-            platforms = _ask(tokens, target, registry_api.index_platforms, host, repo, the_tag)
-            listed = ", ".join(platforms) if platforms else "several platforms"
+            entries = tokens.retrying(
+                target, partial(registry_api.index_entries, host, repo, the_tag)
+            )
+            listed = ", ".join(dict.fromkeys(name for name, _ in entries)) or "several platforms"
             raise EcrTasksError(
                 f"tag {the_tag!r} in {repo} holds a multi-platform image index ({listed}): "
                 "pushing one image over it would drop them; pass --force to push anyway"

@@ -14,20 +14,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from ecr_tasks.cache import Token
 from ecr_tasks.errors import AuthRejected, EngineError
-from ecr_tasks.registry_api import (
-    RedirectHandler,
-    index_platforms,
-    manifest,
-    manifest_digest,
-    scheme,
-)
+from ecr_tasks.registry_api import RedirectHandler, index_entries, manifest, manifest_digest, scheme
 from tests.conftest import serving
 
 DIGEST = "sha256:" + "ab" * 32
 PASSWORD = "registry-password-that-must-not-leak"
 BASIC = "Basic " + base64.b64encode(f"AWS:{PASSWORD}".encode()).decode()
-INDEX = {"manifests": [{"platform": {"os": "linux", "architecture": "arm64"}}]}
+TOKEN = Token("registry", "AWS", PASSWORD, 0.0, 0.0)
+INDEX = {"manifests": [{"platform": {"os": "linux", "architecture": "arm64"}, "digest": DIGEST}]}
 # The repository name picks the answer; "ok" answers with the digest.
 STATUS = {"ok": 200, "missing": 404, "denied": 401, "forbidden": 403, "broken": 500}
 
@@ -98,24 +94,24 @@ def other_host(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
 def test_a_tag_answers_with_its_digest_to_basic_credentials(registry: str) -> None:
     _Registry.seen_auth.clear()
-    assert manifest_digest(registry, "ok", "v1", "AWS", PASSWORD) == DIGEST
+    assert manifest_digest(registry, "ok", "v1", TOKEN) == DIGEST
     expected = base64.b64encode(f"AWS:{PASSWORD}".encode()).decode()
     assert _Registry.seen_auth == [f"Basic {expected}"]
 
 
 def test_a_missing_tag_is_none(registry: str) -> None:
-    assert manifest_digest(registry, "missing", "v1", "AWS", PASSWORD) is None
+    assert manifest_digest(registry, "missing", "v1", TOKEN) is None
 
 
 @pytest.mark.parametrize("repo", ["denied", "forbidden"])
 def test_rejected_credentials_raise_auth_rejected(registry: str, repo: str) -> None:
     with pytest.raises(AuthRejected, match=rf"registry {registry} rejected the credentials"):
-        manifest_digest(registry, repo, "v1", "AWS", PASSWORD)
+        manifest_digest(registry, repo, "v1", TOKEN)
 
 
 def test_another_http_error_names_the_code_and_the_reference(registry: str) -> None:
     with pytest.raises(EngineError) as caught:
-        manifest_digest(registry, "broken", "v1", "AWS", PASSWORD)
+        manifest_digest(registry, "broken", "v1", TOKEN)
     assert str(caught.value) == f"registry {registry} answered HTTP 500 for broken:v1"
 
 
@@ -124,7 +120,7 @@ def test_an_unreachable_registry_ends_in_one_line_without_the_password() -> None
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]  # free, and closed again before the call
     with pytest.raises(EngineError) as caught:
-        manifest_digest(f"127.0.0.1:{port}", "ok", "v1", "AWS", PASSWORD, timeout=5)
+        manifest_digest(f"127.0.0.1:{port}", "ok", "v1", TOKEN, timeout=5)
     message = str(caught.value)
     assert message.startswith(f"registry for 127.0.0.1:{port}/ok:v1 is unreachable: ")
     assert "\n" not in message
@@ -148,9 +144,9 @@ def test_loopback_registries_use_plain_http(host: str, expected: str) -> None:
 def test_a_redirect_to_another_host_is_followed_without_the_password(
     registry: str, other_host: str
 ) -> None:
-    found = manifest(registry, "elsewhere", "v1", "AWS", PASSWORD)
+    found = manifest(registry, "elsewhere", "v1", TOKEN)
     assert found is not None and found.digest == DIGEST and found.is_index
-    assert index_platforms(registry, "elsewhere", "v1", "AWS", PASSWORD) == ["linux/arm64"]
+    assert index_entries(registry, "elsewhere", "v1", TOKEN) == [("linux/arm64", DIGEST)]
     assert _Registry.seen_auth == [BASIC, BASIC]
     for _, headers in _OtherHost.seen:
         assert "authorization" not in {name.lower() for name in headers}, headers
@@ -160,7 +156,7 @@ def test_a_redirect_to_another_host_is_followed_without_the_password(
 
 
 def test_a_redirect_within_the_registry_keeps_the_password(registry: str) -> None:
-    assert manifest_digest(registry, "moved", "v1", "AWS", PASSWORD) == DIGEST
+    assert manifest_digest(registry, "moved", "v1", TOKEN) == DIGEST
     # The redirect, then the manifest it points at: both with the credentials.
     assert _Registry.seen_auth == [BASIC, BASIC]
 

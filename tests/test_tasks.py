@@ -121,9 +121,9 @@ def test_uri_digest(
 ) -> None:
     asked = []
 
-    def manifest_digest(host: str, repo: str, ref: str, user: str, password: str) -> str:
-        asked.append((host, repo, ref, user))
-        assert password.startswith(PASSWORD_PREFIX)
+    def manifest_digest(host: str, repo: str, ref: str, token: Token) -> str:
+        asked.append((host, repo, ref, token.user))
+        assert token.password.startswith(PASSWORD_PREFIX)
         return DIGEST
 
     monkeypatch.setattr(registry_api, "manifest_digest", manifest_digest)
@@ -1008,7 +1008,7 @@ def test_logout_dry_asks_no_aws(capsys: pytest.CaptureFixture) -> None:
 
 # -- no silent loss ------------------------------------------------------------------
 
-INDEX = registry_api.Manifest(DIGEST, "application/vnd.oci.image.index.v1+json")
+INDEX = registry_api.Manifest(DIGEST, is_index=True)
 
 
 @pytest.mark.parametrize("force", [False, True], ids=["refused", "forced"])
@@ -1017,9 +1017,8 @@ def test_push_over_a_multi_platform_index(
     force: bool,
 ) -> None:
     monkeypatch.setattr(registry_api, "manifest", lambda host, repo, tag, *a: INDEX)
-    monkeypatch.setattr(
-        registry_api, "index_platforms", lambda *a: ["linux/amd64", "linux/arm64"]
-    )
+    entries = [("linux/amd64", DIGEST), ("linux/arm64", OTHER_DIGEST), ("linux/amd64", None)]
+    monkeypatch.setattr(registry_api, "index_entries", lambda *a: entries)
     run = _push_run(REGISTRY, "app", ["v1"], "app:v1", {"v1": OTHER_DIGEST})
     c = make_context(run=run, registry=REGISTRY, **WHERE)
     if not force:
@@ -1039,7 +1038,7 @@ def test_push_over_a_multi_platform_index(
 def test_push_over_a_single_image_needs_no_force(
     fake_aws: type[FakeAws], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    single = registry_api.Manifest(DIGEST, "application/vnd.oci.image.manifest.v1+json")
+    single = registry_api.Manifest(DIGEST, is_index=False)
     monkeypatch.setattr(registry_api, "manifest", lambda *a: single)
     run = _push_run(REGISTRY, "app", ["v1"], "app:v1", {"v1": OTHER_DIGEST})
     c = make_context(run=run, registry=REGISTRY, **WHERE)
