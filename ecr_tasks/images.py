@@ -17,7 +17,7 @@ import functools
 import shutil
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -44,19 +44,6 @@ _DRY_AUTH = Path("<private auth file>")
 
 
 # -- the Tags tab: rows, sizes and times -------------------------------------------
-
-
-@dataclass(frozen=True)
-class TagRow:
-    """One tag as the Tags tab shows it."""
-
-    tag: str
-    digest: str
-    size: int | None
-    pushed_at: datetime | None
-    scan: str = ""
-    index: bool = False
-    platforms: tuple[tuple[str, str], ...] = ()
 
 
 def short_digest(digest: str) -> str:
@@ -105,23 +92,25 @@ def scan_status(image: Mapping[str, Any]) -> str:
     return f"{status} ({found})" if status and found else status
 
 
-def tag_rows(images: Sequence[Mapping[str, Any]]) -> list[TagRow]:
-    """One row per tag of DescribeImages' ``imageDetails``, newest first."""
-    rows = [
-        TagRow(
-            tag=tag,
-            digest=image["imageDigest"],
-            size=image.get("imageSizeInBytes"),
-            pushed_at=image.get("imagePushedAt"),
-            scan=scan_status(image),
-            index=_is_index(image),
-        )
-        for image in images
-        for tag in image.get("imageTags") or []
-    ]
+def tag_rows(images: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """One row per tag of DescribeImages' ``imageDetails``, newest first: the object
+    ``--json`` prints, the push time still a datetime. A scan status is there where
+    ECR has one; an index's ``platforms`` are filled in by :func:`_with_platforms`."""
+    rows = []
+    for image in images:
+        row: dict[str, Any] = {
+            "digest": image["imageDigest"],
+            "pushed_at": image.get("imagePushedAt"),
+            "size": image.get("imageSizeInBytes"),
+        }
+        if scan_status(image):
+            row["scan"] = scan_status(image)
+        if _is_index(image):
+            row["platforms"] = []
+        rows += [{"tag": tag, **row} for tag in image.get("imageTags") or []]
     oldest = datetime.min.replace(tzinfo=timezone.utc)
-    rows.sort(key=lambda r: r.tag)
-    rows.sort(key=lambda r: r.pushed_at or oldest, reverse=True)
+    rows.sort(key=lambda r: r["tag"])
+    rows.sort(key=lambda r: r["pushed_at"] or oldest, reverse=True)
     return rows
 
 
@@ -137,68 +126,47 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     return lines
 
 
-def format_tags(rows: Sequence[TagRow], now: datetime) -> list[str]:
+def format_tags(rows: Sequence[Mapping[str, Any]], now: datetime) -> list[str]:
     """The Tags tab as text; PUSHED shows the local time and how long ago."""
     cells = []
     for row in rows:
-        pushed = ""
-        if row.pushed_at is not None:
-            local = row.pushed_at.astimezone().strftime("%Y-%m-%d %H:%M")
-            pushed = f"{local} ({relative_time(row.pushed_at, now)})"
-        platforms = ", ".join(p for p, _ in row.platforms)
-        cells.append([row.tag, short_digest(row.digest), human_size(row.size), pushed,
-                      platforms, row.scan])  # fmt: skip
+        pushed, then = "", row["pushed_at"]
+        if then is not None:
+            pushed = f"{then.astimezone().strftime('%Y-%m-%d %H:%M')} ({relative_time(then, now)})"
+        platforms = ", ".join(p["platform"] for p in row.get("platforms", ()))
+        size = human_size(row["size"])
+        cells.append(
+            [row["tag"], short_digest(row["digest"]), size, pushed, platforms, row.get("scan", "")]
+        )
     return table(("TAG", "DIGEST", "SIZE", "PUSHED", "PLATFORMS", "SCAN"), cells)
 
 
-def tags_json(rows: Sequence[TagRow]) -> list[dict[str, Any]]:
-    """The rows for scripts: full digest, ISO 8601 push time, size in bytes."""
-    found = []
-    for row in rows:
-        pushed = row.pushed_at.astimezone(timezone.utc).isoformat() if row.pushed_at else None
-        item: dict[str, Any] = {
-            "tag": row.tag,
-            "digest": row.digest,
-            "pushed_at": pushed,
-            "size": row.size,
-        }
-        if row.scan:
-            item["scan"] = row.scan
-        if row.index:
-            item["platforms"] = [{"platform": p, "digest": d} for p, d in row.platforms]
-        found.append(item)
-    return found
-
-
-def format_repositories(
-    repositories: Sequence[Mapping[str, Any]], tag_counts: Mapping[str, int]
-) -> list[str]:
-    """Repositories by name: URI, number of tags, tag mutability."""
+def format_repositories(repositories: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Repositories as ``--all-repos --json`` lists them: URI, tag count, tag mutability."""
     cells = [
-        [r["repositoryName"], r.get("repositoryUri", ""),
-         str(tag_counts.get(r["repositoryName"], 0)), r.get("imageTagMutability", "")]
-        for r in sorted(repositories, key=lambda r: r["repositoryName"])
-    ]  # fmt: skip
+        [r["name"], r["uri"] or "", str(r["tags"]), r["tag_mutability"] or ""] for r in repositories
+    ]
     return table(("REPOSITORY", "URI", "TAGS", "MUTABILITY"), cells)
 
 
 # -- the tasks: tags and untag ------------------------------------------------------
 
 
-def _with_platforms(logins: Logins, target: Target, repo: str, rows: list[TagRow]) -> list[TagRow]:
-    """Each index row with its platforms, asked of the registry (one GET per index)."""
-    if not any(row.index for row in rows):
-        return rows
+def _with_platforms(logins: Logins, target: Target, repo: str, rows: list[dict[str, Any]]) -> None:
+    """Fill in each index row's platforms, asked of the registry (one GET per index)."""
+    indexes = dict.fromkeys(r["digest"] for r in rows if "platforms" in r)
+    if not indexes:
+        return
     from ecr_tasks import registry_api  # urllib.request: only when an index is listed
 
     host, _ = logins.token_and_host(target)
-
-    def entries(digest: str) -> tuple[tuple[str, str], ...]:
+    for digest in indexes:
         ask = functools.partial(registry_api.index_entries, host, repo, digest)
-        return tuple((p, d) for p, d in logins.tokens.retrying(target, ask) if isinstance(d, str))
-
-    platforms = {d: entries(d) for d in dict.fromkeys(r.digest for r in rows if r.index)}
-    return [replace(r, platforms=platforms[r.digest]) if r.index else r for r in rows]
+        entries = logins.tokens.retrying(target, ask)
+        indexes[digest] = [{"platform": p, "digest": d} for p, d in entries if isinstance(d, str)]
+    for row in rows:
+        if "platforms" in row:
+            row["platforms"] = indexes[row["digest"]]
 
 
 @task(
@@ -238,30 +206,29 @@ def tags(
     aws = logins.tokens.aws
     if listing_repos:
         found = aws.describe_repositories(s.region, s.account)
-        counts = {
-            r["repositoryName"]: sum(
-                1 for i in aws.list_images(s.region, s.account, r["repositoryName"])
-                if i.get("imageTag")
+        listed = []
+        for r in sorted(found, key=lambda r: r["repositoryName"]):
+            ids = aws.list_images(s.region, s.account, r["repositoryName"])
+            listed.append(
+                {
+                    "name": r["repositoryName"],
+                    "uri": r.get("repositoryUri"),
+                    "tags": sum(1 for i in ids if i.get("imageTag")),
+                    "tag_mutability": r.get("imageTagMutability"),
+                }
             )
-            for r in found
-        }  # fmt: skip
         if json:
-            _print_json([
-                {"name": r["repositoryName"], "uri": r.get("repositoryUri"),
-                 "tags": counts[r["repositoryName"]],
-                 "tag_mutability": r.get("imageTagMutability")}
-                for r in sorted(found, key=lambda r: r["repositoryName"])
-            ])  # fmt: skip
-        elif found:
-            print("\n".join(format_repositories(found, counts)))
+            _print_json(listed)
+        elif listed:
+            print("\n".join(format_repositories(listed)))
         else:
             print(f"no repositories in {s.region}")
         return
     assert s.repo is not None  # listing_repos otherwise
     rows = tag_rows(aws.describe_images(s.region, s.account, s.repo))
-    rows = _with_platforms(logins, Target(s.region, s.account), s.repo, rows)
+    _with_platforms(logins, Target(s.region, s.account), s.repo, rows)
     if json:
-        _print_json(tags_json(rows))
+        _print_json(rows)
     elif rows:
         print("\n".join(format_tags(rows, datetime.now(timezone.utc))))
     else:
@@ -269,38 +236,32 @@ def tags(
 
 
 def _print_json(data: Any) -> None:
+    """``data`` for scripts, each time (a datetime) in ISO 8601, UTC."""
     import json as json_module  # the task's --json flag takes the module's name
 
-    print(json_module.dumps(data, indent=2))
+    print(
+        json_module.dumps(data, indent=2, default=lambda t: t.astimezone(timezone.utc).isoformat())
+    )
 
 
-def plan_untag(
+def check_untag(
     images: Sequence[Mapping[str, Any]], tags: Sequence[str], digests: Sequence[str], force: bool
-) -> list[str]:
-    """What ``untag`` will do, one line each; :class:`EcrTasksError` for a missing tag or
-    digest, or for a tag that holds a multi-platform index unless ``force``."""
+) -> None:
+    """Every check ``untag`` makes before its first change: :class:`EcrTasksError` for a
+    missing tag or digest, or for a tag that holds a multi-platform index unless ``force``."""
     by_tag = {t: i for i in images for t in i.get("imageTags") or []}
-    by_digest = {i["imageDigest"]: i for i in images}
-    lines = []
     for tag in tags:
-        image = by_tag.get(tag)
-        if image is None:
+        if tag not in by_tag:
             raise EcrTasksError(f"tag {tag!r} not found in the repository: nothing was removed")
-        if _is_index(image) and not force:
+        if _is_index(by_tag[tag]) and not force:
             raise EcrTasksError(
                 f"tag {tag!r} holds a multi-platform image index: pass --force to remove it;"
                 " nothing was removed"
             )
-        rest = [t for t in image.get("imageTags") or [] if t not in tags]
-        left = f"; the image keeps {', '.join(rest)}" if rest else ""
-        lines.append(f"remove tag {tag} ({short_digest(image['imageDigest'])}){left}")
+    known = {i["imageDigest"] for i in images}
     for digest in digests:
-        image = by_digest.get(digest)
-        if image is None:
+        if digest not in known:
             raise EcrTasksError(f"image {digest} not found in the repository: nothing was removed")
-        held = ", ".join(image.get("imageTags") or []) or "no tag"
-        lines.append(f"delete image {digest} ({held})")
-    return lines
 
 
 @task(
@@ -333,8 +294,8 @@ def untag(
     that holds a multi-platform index is removed only with ``--force``, as
     push guards it. ``inv --dry untag`` shows the plan and changes nothing.
     """
-    tags = list(dict.fromkeys(naming.check_tag(t) for t in _as_list(tag)))
-    digests = list(dict.fromkeys(naming.check_digest(d) for d in _as_list(digest)))
+    tags = list(dict.fromkeys(naming.check_tag(t) for t in settings._as_list(tag)))
+    digests = list(dict.fromkeys(naming.check_digest(d) for d in settings._as_list(digest)))
     if not tags and not digests:
         raise ConfigError("nothing to remove: pass --tag TAG (repeat it), or --digest sha256:...")
     s = settings.from_context(c, repo=repo, region=region, account=account, profile=profile)
@@ -345,7 +306,7 @@ def untag(
         return
     aws = Logins(c, s).tokens.aws
     images = aws.describe_images(s.region, s.account, repo)
-    plan_untag(images, tags, digests, force)  # every check before the first change
+    check_untag(images, tags, digests, force)
     ids = [{"imageTag": t} for t in tags] + [{"imageDigest": d} for d in digests]
     answer = aws.batch_delete_image(s.region, s.account, repo, ids)
     for line in untag_report(images, answer, repo):
@@ -387,12 +348,6 @@ def untag_report(
                 " images are for lifecycle rules to expire"
             )
     return lines
-
-
-def _as_list(value: str | list[str] | None) -> list[str]:
-    if isinstance(value, str):  # untag(c, tag="v1") from Python: one tag, not its letters
-        return [value]
-    return list(value or [])
 
 
 # -- mirror: Docker's short names, and the copy ------------------------------------
@@ -533,83 +488,69 @@ def _run(c: Any, argv: Sequence[str], hide: str = "both") -> Any:
         raise EngineError(f"{argv[0]} not found on PATH") from None
 
 
-@dataclass
-class Copy:
-    """One mirror's copy: the source read first, then the copy into ``dest``."""
-
-    c: Any
-    logins: Logins
-    target: Target
-    source: Source
-    source_auth: dict[str, Any] = field(default_factory=dict)
-    digest: str | None = None  # the source's, as skopeo read it
-
-    def read_with_skopeo(self) -> None:
-        """``skopeo inspect --raw``: the source is there and readable; its digest."""
-        s, source = self.logins.settings, self.source
-        if self.logins.dry:
-            _run(self.c, skopeo_inspect_argv(source, _DRY_AUTH, tls_flags(source, "")))
-            return
-        engine_auth = authfile.read(authfile.path(s.engine, self.logins.tokens.environ))
-        self.source_auth = source_auth(engine_auth, source.registry)
-        with private_auth_file(self.source_auth or {"auths": {}}) as auth:
-            found = _run(self.c, skopeo_inspect_argv(source, auth, tls_flags(source, "")))
-        if found.exited != 0:
-            raise source_problem(found.stderr + found.stdout, source, s.engine)
-        import hashlib  # only for a copy through the engine; OpenSSL's load costs inv 2 ms
-
-        self.digest = "sha256:" + hashlib.sha256(found.stdout.encode()).hexdigest()
-
-    def copy_with_skopeo(self, repo: str, tag: str) -> None:
-        """``skopeo copy --all`` into ECR, retried once with a fresh token if refused."""
-        logins, target = self.logins, self.target
-        host = logins.registry(target.region) if logins.dry else logins.token_and_host(target)[0]
-        dest, tls = naming.image_ref(host, repo, tag), tls_flags(self.source, host)
-        if logins.dry:
-            _run(self.c, skopeo_copy_argv(self.source, dest, _DRY_AUTH, tls))
-            return
-
-        def attempt(token: Token) -> None:
-            with private_auth_file(skopeo_auth(self.source_auth, host, token)) as auth:
-                done = _run(self.c, skopeo_copy_argv(self.source, dest, auth, tls))
-            if done.exited != 0:
-                raise _copy_problem(done.stderr, dest, self.source, logins.settings.engine)
-
-        logins.tokens.retrying(target, attempt)
-
-    def read_with_engine(self) -> None:
-        """``<engine> pull``: the image for the engine's own platform."""
-        engine_name = self.logins.settings.engine
-        pulled = _run(self.c, [engine_name, "pull", self.source.ref])
-        if not self.logins.dry and pulled.exited != 0:
-            raise source_problem(pulled.stderr + pulled.stdout, self.source, engine_name)
-
-    def copy_with_engine(self, repo: str, tag: str) -> None:
-        """Tag and push through the engine, then say which platform that was."""
-        c, engine_name, ref = self.c, self.logins.settings.engine, self.source.ref
-        host = self.logins.ensure(self.target)
+def _copy_with_skopeo(
+    c: Any, logins: Logins, target: Target, src: Source, repo: str, tag: str, create: bool
+) -> str | None:
+    """``skopeo inspect --raw`` (the source is there and readable), then ``skopeo copy
+    --all`` into ECR, retried once with a fresh token if refused; the source's digest."""
+    engine_name = logins.settings.engine
+    if logins.dry:
+        host = logins.registry(target.region)
         dest = naming.image_ref(host, repo, tag)
-        engine.run(c, [engine_name, "tag", ref, dest], "tag", dest)
-        push = functools.partial(engine.run, c, [engine_name, "push", dest], "push", dest)
-        if self.logins.run(self.target, host, push) is None:
-            return  # --dry
-        platform = engine.run(
-            c, [engine_name, "image", "inspect", "--format", "{{.Os}}/{{.Architecture}}", ref],
-            "inspect", ref, hide="both",
-        )  # fmt: skip
-        which = (platform or "").strip() or "the engine's own"
-        print(
-            f"skopeo not found: copied one platform ({which}) only;"
-            " install skopeo to copy every platform with its digest"
-        )
+        _run(c, skopeo_inspect_argv(src, _DRY_AUTH, tls_flags(src, "")))
+        _run(c, skopeo_copy_argv(src, dest, _DRY_AUTH, tls_flags(src, host)))
+        return None
+    engine_auth = authfile.read(authfile.path(engine_name, logins.tokens.environ))
+    from_source = source_auth(engine_auth, src.registry)
+    with private_auth_file(from_source or {"auths": {}}) as auth:
+        found = _run(c, skopeo_inspect_argv(src, auth, tls_flags(src, "")))
+    if found.exited != 0:
+        raise source_problem(found.stderr + found.stdout, src, engine_name)
+    _need_repository(logins, repo, create)
+    host, _ = logins.token_and_host(target)
+    dest, tls = naming.image_ref(host, repo, tag), tls_flags(src, host)
+
+    def attempt(token: Token) -> None:
+        with private_auth_file(skopeo_auth(from_source, host, token)) as auth:
+            done = _run(c, skopeo_copy_argv(src, dest, auth, tls))
+        if done.exited == 0:
+            return
+        # The source's fault in the source's words; ECR's as the engine's would read
+        # (an AuthRejected there is retried once with a fresh token).
+        if "initializing source" in done.stderr or "reading manifest" in done.stderr:
+            raise source_problem(done.stderr, src, engine_name)
+        raise engine.classify("skopeo", "copy", done.stderr, dest)
+
+    logins.tokens.retrying(target, attempt)
+    import hashlib  # only for a copy through skopeo; OpenSSL's load costs inv 2 ms
+
+    return "sha256:" + hashlib.sha256(found.stdout.encode()).hexdigest()
 
 
-def _copy_problem(stderr: str, dest: str, source: Source, engine_name: str) -> EcrTasksError:
-    """The source's fault in the source's words; ECR's as the engine's would read
-    (an :class:`AuthRejected` there is retried once with a fresh token)."""
-    if "initializing source" in stderr or "reading manifest" in stderr:
-        return source_problem(stderr, source, engine_name)
-    return engine.classify("skopeo", "copy", stderr, dest)
+def _copy_with_engine(
+    c: Any, logins: Logins, target: Target, src: Source, repo: str, tag: str, create: bool
+) -> None:
+    """``<engine> pull`` (the image for the engine's own platform), tag and push, and
+    say which platform that was."""
+    engine_name = logins.settings.engine
+    pulled = _run(c, [engine_name, "pull", src.ref])
+    if not logins.dry:
+        if pulled.exited != 0:
+            raise source_problem(pulled.stderr + pulled.stdout, src, engine_name)
+        _need_repository(logins, repo, create)
+    host = logins.ensure(target)
+    dest = naming.image_ref(host, repo, tag)
+    engine.run(c, [engine_name, "tag", src.ref, dest], "tag", dest)
+    push = functools.partial(engine.run, c, [engine_name, "push", dest], "push", dest)
+    if logins.run(target, host, push) is None:
+        return  # --dry
+    inspect = [engine_name, "image", "inspect", "--format", "{{.Os}}/{{.Architecture}}", src.ref]
+    platform = engine.run(c, inspect, "inspect", src.ref, hide="both")
+    which = (platform or "").strip() or "the engine's own"
+    print(
+        f"skopeo not found: copied one platform ({which}) only;"
+        " install skopeo to copy every platform with its digest"
+    )
 
 
 @task(
@@ -651,17 +592,8 @@ def mirror(
     s = settings.from_context(c, repo=repo, region=region, account=account, profile=profile)
     repo = s.required_repo()
     logins, target = Logins(c, s), Target(s.region, s.account)
-    copy, skopeo = Copy(c, logins, target, src), shutil.which("skopeo") is not None
-    # The source first: a missing tag or a private image creates no repository.
-    read, write = (
-        (copy.read_with_skopeo, copy.copy_with_skopeo)
-        if skopeo
-        else (copy.read_with_engine, copy.copy_with_engine)
-    )
-    read()
-    if not logins.dry:
-        _need_repository(logins, s, repo, create)
-    write(repo, the_tag)
+    copy = _copy_with_skopeo if shutil.which("skopeo") else _copy_with_engine
+    digest = copy(c, logins, target, src, repo, the_tag, create)
     if logins.dry:
         return
     host, _ = logins.token_and_host(target)
@@ -669,14 +601,15 @@ def mirror(
     served = registry_checks.registry_digest(logins.tokens, target, host, repo, the_tag)
     if served is None:
         raise EcrTasksError(f"digest check failed: the registry does not serve {dest}")
-    if copy.digest is not None and served != copy.digest:
-        raise EcrTasksError(
-            f"digest check failed: {dest} is {served}, not the source's {copy.digest}"
-        )
+    if digest is not None and served != digest:
+        raise EcrTasksError(f"digest check failed: {dest} is {served}, not the source's {digest}")
     print(f"Mirrored {src.ref} to {dest} {served}")
 
 
-def _need_repository(logins: Logins, s: settings.Settings, repo: str, create: bool) -> None:
+def _need_repository(logins: Logins, repo: str, create: bool) -> None:
+    """The repository to copy into: created with ``create``, else it must exist. Asked
+    after the source is read: a missing tag or a private image creates no repository."""
+    s = logins.settings
     if create:
         registry_checks.ensure_repository(logins.tokens, s, repo, False, False, None)
         return

@@ -110,8 +110,8 @@ def test_short_digest_keeps_the_algorithm_and_twelve_digits() -> None:
 
 def test_rows_are_one_per_tag_newest_first(fake_aws: type[ImagesAws]) -> None:
     rows = images.tag_rows(ImagesAws.images)
-    assert [r.tag for r in rows] == ["v2", "stable", "v1"]
-    assert rows[0].scan == "COMPLETE (2 HIGH, 1 LOW)"
+    assert [r["tag"] for r in rows] == ["v2", "stable", "v1"]
+    assert rows[0]["scan"] == "COMPLETE (2 HIGH, 1 LOW)"
 
 
 def test_the_table_shows_local_and_relative_time_and_drops_empty_columns(
@@ -125,27 +125,46 @@ def test_the_table_shows_local_and_relative_time_and_drops_empty_columns(
     assert len({line.index("SIZE") for line in lines[:1]}) == 1
 
 
-def test_json_has_full_digests_iso_times_sizes_and_platforms() -> None:
-    row = images.TagRow("v1", DIGEST, 10, NOW, index=True,
-                        platforms=(("linux/amd64", OTHER_DIGEST),))  # fmt: skip
-    assert images.tags_json([row]) == [{
+def test_json_has_full_digests_iso_times_sizes_and_platforms(
+    capsys: pytest.CaptureFixture,
+) -> None:
+    [row] = images.tag_rows([image(["v1"], DIGEST, NOW, size=10, imageManifestMediaType=INDEX)])
+    row["platforms"] = [{"platform": "linux/amd64", "digest": OTHER_DIGEST}]
+    images._print_json([row])
+    assert json.loads(capsys.readouterr().out) == [{
         "tag": "v1", "digest": DIGEST, "pushed_at": "2026-06-15T12:00:00+00:00", "size": 10,
         "platforms": [{"platform": "linux/amd64", "digest": OTHER_DIGEST}],
     }]  # fmt: skip
 
 
+def test_all_repos_lists_the_repositories_by_name_with_their_tag_counts(
+    fake_aws: type[ImagesAws], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    found = [{"repositoryName": "b/app", "imageTagMutability": "IMMUTABLE"},
+             {"repositoryName": "a/app", "repositoryUri": f"{ECR_HOST}/a/app",
+              "imageTagMutability": "MUTABLE"}]  # fmt: skip
+    ids = {"a/app": [{"imageTag": "v1", "imageDigest": DIGEST}, {"imageDigest": OTHER_DIGEST}]}
+    monkeypatch.setattr(ImagesAws, "describe_repositories", lambda self, *a: found, raising=False)
+    monkeypatch.setattr(
+        ImagesAws, "list_images", lambda self, r, a, repo: ids.get(repo, []), raising=False
+    )
+    images.tags(make_ctx(**WHERE), all_repos=True)
+    assert [line.split() for line in capsys.readouterr().out.splitlines()] == [
+        ["REPOSITORY", "URI", "TAGS", "MUTABILITY"],
+        ["a/app", f"{ECR_HOST}/a/app", "1", "MUTABLE"],
+        ["b/app", "0", "IMMUTABLE"],
+    ]
+
+
 def test_repositories_table() -> None:
     lines = images.format_repositories(
-        [{"repositoryName": "b/app", "repositoryUri": f"{ECR_HOST}/b/app",
-          "imageTagMutability": "IMMUTABLE"},
-         {"repositoryName": "a/app", "repositoryUri": f"{ECR_HOST}/a/app",
-          "imageTagMutability": "MUTABLE"}],
-        {"a/app": 3},
+        [{"name": "a/app", "uri": f"{ECR_HOST}/a/app", "tags": 3, "tag_mutability": "MUTABLE"},
+         {"name": "b/app", "uri": None, "tags": 0, "tag_mutability": "IMMUTABLE"}],
     )  # fmt: skip
     assert [line.split() for line in lines] == [
         ["REPOSITORY", "URI", "TAGS", "MUTABILITY"],
         ["a/app", f"{ECR_HOST}/a/app", "3", "MUTABLE"],
-        ["b/app", f"{ECR_HOST}/b/app", "0", "IMMUTABLE"],
+        ["b/app", "0", "IMMUTABLE"],
     ]
 
 
@@ -227,18 +246,16 @@ def test_untag_bad_input_is_one_line_before_any_call(
         assert word in str(raised.value.message)
 
 
-def test_plan_untag_guards_a_multi_platform_index_and_missing_tags() -> None:
+def test_check_untag_guards_a_multi_platform_index_and_missing_tags() -> None:
     held = [image(["multi"], DIGEST, NOW, imageManifestMediaType=INDEX)]
     with pytest.raises(EcrTasksError, match=r"'multi' holds a multi-platform.*--force"):
-        images.plan_untag(held, ["multi"], [], force=False)
-    assert images.plan_untag(held, ["multi"], [], force=True) == [
-        f"remove tag multi ({images.short_digest(DIGEST)})"
-    ]
+        images.check_untag(held, ["multi"], [], force=False)
+    images.check_untag(held, ["multi"], [], force=True)
     with pytest.raises(EcrTasksError, match="tag 'gone' not found"):
-        images.plan_untag(held, ["gone"], [], force=True)
+        images.check_untag(held, ["gone"], [], force=True)
     with pytest.raises(EcrTasksError, match="not found"):
-        images.plan_untag(held, [], [OTHER_DIGEST], force=True)
-    assert images.plan_untag(held, [], [DIGEST], force=False) == [f"delete image {DIGEST} (multi)"]
+        images.check_untag(held, [], [OTHER_DIGEST], force=True)
+    images.check_untag(held, [], [DIGEST], force=False)
 
 
 def test_an_index_losing_its_last_tag_leaves_its_platforms_to_lifecycle_rules() -> None:
