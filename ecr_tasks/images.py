@@ -17,10 +17,9 @@ import functools
 import shutil
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from invoke import task
 
@@ -353,8 +352,7 @@ def untag_report(
 # -- mirror: Docker's short names, and the copy ------------------------------------
 
 
-@dataclass(frozen=True)
-class Source:
+class Source(NamedTuple):
     """A source image, its name expanded as docker reads it."""
 
     registry: str
