@@ -372,21 +372,14 @@ def expand_source(value: object) -> Source:
     ``docker.io/me/app:latest``; the first part names a registry only when it
     holds a dot or a port, or is ``localhost``.
     """
-    text = naming.check_image(value)
-    match = naming.IMAGE_RE.fullmatch(text)
-    assert match is not None  # check_image passed
-    domain, path = match["domain"], match["path"]
-    if domain is not None and not ("." in domain or ":" in domain or domain == "localhost"):
-        domain, path = None, f"{domain}/{path}"
+    domain, path, tag, digest = naming.split_image(value)
     if domain is None or domain in _HUB_KEYS:
         domain = DOCKER_HUB
     if domain == DOCKER_HUB and "/" not in path:
         path = f"library/{path}"
-    digest = match["digest"]
     if digest is not None:
         naming.check_digest(digest)
-    tag = match["tag"] or (None if digest else "latest")
-    return Source(domain, path, tag, digest)
+    return Source(domain, path, tag or (None if digest else "latest"), digest)
 
 
 def source_auth(engine_auth: Mapping[str, Any], registry: str) -> dict[str, Any]:
