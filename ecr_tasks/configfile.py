@@ -9,21 +9,27 @@ invoke's own traceback stays.
 
 from __future__ import annotations
 
-LEAD = "ecr-tasks: invalid invoke configuration: "
+PREFIX = "ecr-tasks"
 
 
-def describe(error: BaseException) -> str:
-    """The one line for invoke's YAML or merge error."""
+def describe(error: BaseException) -> str | None:
+    """The one line for a configuration error, or None if ``error`` is not one."""
     from invoke.config import AmbiguousMergeError
     from invoke.util import yaml
 
-    if isinstance(error, AmbiguousMergeError):
-        return LEAD + _merge_problem(error)
     if isinstance(error, yaml.MarkedYAMLError) and error.problem_mark is not None:
-        problem = str(error.problem or error.context or "not valid YAML")
         mark = error.problem_mark
-        return LEAD + f"{mark.name}: line {mark.line + 1}: " + " ".join(problem.split())
-    return LEAD + " ".join(str(error).split())
+        problem = " ".join(str(error.problem or error.context or "not valid YAML").split())
+        return (
+            f"{PREFIX}: invalid invoke configuration: {mark.name}: line {mark.line + 1}: "
+            f"{problem}"
+        )
+    if isinstance(error, AmbiguousMergeError):
+        return _merge_problem(error)
+    if isinstance(error, yaml.YAMLError):
+        detail = " ".join(str(error).split())
+        return f"{PREFIX}: invalid invoke configuration: {detail}"
+    return None
 
 
 def _merge_problem(error: BaseException) -> str:
@@ -42,11 +48,15 @@ def _merge_problem(error: BaseException) -> str:
             value = frame.f_locals.get("value")
         tb = tb.tb_next
     if not keys:
-        return " ".join(str(error).split())
+        detail = " ".join(str(error).split())
+        return f"{PREFIX}: invalid invoke configuration: {detail}"
     where = ".".join(keys)
     if isinstance(value, dict):
-        return f"{where} holds a section of settings, where a single value belongs"
+        return (
+            f"{PREFIX}: invalid invoke configuration: {where} holds a section of settings, "
+            "where a single value belongs"
+        )
     return (
-        f"{where} holds {value!r}, where a section belongs"
-        f" ({keys[0]}: followed by indented key: value lines)"
+        f"{PREFIX}: invalid invoke configuration: {where} holds {value!r}, where a section "
+        f"belongs ({keys[0]}: followed by indented key: value lines)"
     )

@@ -44,11 +44,13 @@ class NotEcrHost(BadValue):
     """A registry host that is not one of ECR's, where only ECR's will do."""
 
     def __init__(self, host: object) -> None:
-        super().__init__(
-            "registry",
-            host,
-            "expected an ECR registry host such as 123456789012.dkr.ecr.eu-west-1.amazonaws.com"
-            " or public.ecr.aws; for a proxy or stand-in set ecr.registry",
+        self.what = "registry"
+        self.value = host
+        EcrTasksError.__init__(
+            self,
+            f"invalid registry {host!r}: expected an ECR registry host such as "
+            "123456789012.dkr.ecr.eu-west-1.amazonaws.com or public.ecr.aws; "
+            "for a proxy or stand-in set ecr.registry",
         )
 
 
@@ -56,12 +58,13 @@ class UnknownRegion(BadValue):
     """A region name of the right shape that botocore's partition table does not list."""
 
     def __init__(self, region: object, near: str | None) -> None:
+        self.what = "region"
+        self.value = region
         guess = f" (did you mean {near}?)" if near else ""
-        super().__init__(
-            "region",
-            region,
-            f"not a region botocore's data lists{guess}; for a region newer than the"
-            " installed botocore, set ECR_TASKS_ALLOW_UNKNOWN_REGION=1",
+        EcrTasksError.__init__(
+            self,
+            f"invalid region {region!r}: not a region botocore's data lists{guess}; for a region"
+            " newer than the installed botocore, set ECR_TASKS_ALLOW_UNKNOWN_REGION=1",
         )
 
 

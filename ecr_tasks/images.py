@@ -293,8 +293,8 @@ def untag(
     that holds a multi-platform index is removed only with ``--force``, as
     push guards it. ``inv --dry untag`` shows the plan and changes nothing.
     """
-    tags = list(dict.fromkeys(naming.check_tag(t) for t in settings._as_list(tag)))
-    digests = list(dict.fromkeys(naming.check_digest(d) for d in settings._as_list(digest)))
+    tags = list(dict.fromkeys(naming.check_tag(t) for t in _as_list(tag)))
+    digests = list(dict.fromkeys(naming.check_digest(d) for d in _as_list(digest)))
     if not tags and not digests:
         raise ConfigError("nothing to remove: pass --tag TAG (repeat it), or --digest sha256:...")
     s = settings.from_context(c, repo=repo, region=region, account=account, profile=profile)
@@ -315,6 +315,12 @@ def untag(
         raise EcrTasksError(
             f"ECR did not remove {failure.get('imageId')}: {failure.get('failureReason')}"
         )
+
+
+def _as_list(value: str | list[str] | None) -> list[str]:
+    if isinstance(value, str):  # untag(c, tag="v1") from Python: one tag, not its letters
+        return [value]
+    return list(value or [])
 
 
 def untag_report(

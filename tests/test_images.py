@@ -232,8 +232,10 @@ def test_untag_dry_shows_the_plan_and_asks_nothing(capsys: pytest.CaptureFixture
     [({"tag": ["bad tag"]}, ["invalid tag 'bad tag'"]),
      ({"digest": ["sha256:short"]}, ["invalid digest", "64"]),
      ({}, ["nothing to remove", "--tag"]),
-     ({"tag": ["v1"], "repo": None}, ["no repository"])],
-    ids=["bad-tag", "bad-digest", "nothing", "no-repo"],
+     ({"tag": ["v1"], "repo": None}, ["no repository"]),
+     # From Python: an empty tag beside a digest is refused, not dropped.
+     ({"tag": "", "digest": DIGEST}, ["invalid tag ''"])],
+    ids=["bad-tag", "bad-digest", "nothing", "no-repo", "empty-tag-from-python"],
 )  # fmt: skip
 def test_untag_bad_input_is_one_line_before_any_call(
     flags: dict[str, Any], words: list[str]
