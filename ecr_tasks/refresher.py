@@ -52,17 +52,15 @@ def start(host: str, environ: Mapping[str, str] = os.environ) -> None:
 def refresh(host: str, environ: Mapping[str, str] = os.environ) -> bool:
     """Fetch a new token for ``host`` unless another refresher is at it or the
     cache is fresh again; True when this call renewed it."""
-    from ecr_tasks import awsconfig, naming, token_source
-    from ecr_tasks.cache import TokenCache, cache_dir, cached, entry_key
+    from ecr_tasks.cache import cached
+    from ecr_tasks.token_source import source_for
 
-    found = naming.parse_registry_host(host)
-    principal = awsconfig.principal_hint(None, environ)
-    key = entry_key(found.region, found.account, found.public, principal, environ)
+    tokens, target = source_for(host, environ)
     # The cache's own lock, on a name of its own (<key>.refresh.lock), not waited for.
-    with TokenCache(cache_dir(environ)).fetch_lock(f"{key}.refresh", wait=0) as mine:
+    with tokens.cache.fetch_lock(f"{tokens.key(target)}.refresh", wait=0) as mine:
         if not mine or cached(host, environ) is not None:
             return False  # another refresher is at it, or has just renewed it
-        token_source.token_for(host, environ)
+        tokens.token(target)
         return True
 
 

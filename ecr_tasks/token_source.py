@@ -183,10 +183,9 @@ class TokenSource:
         return fetched
 
 
-def token_for(host: str, environ: Mapping[str, str] = os.environ) -> Token:
-    """``host``'s registry token, for callers whose :func:`~ecr_tasks.cache.cached`
-    found none: the registry's own fresh entry if another process has just
-    written it, else fetched (and cached).
+def source_for(host: str, environ: Mapping[str, str] = os.environ) -> tuple[TokenSource, Target]:
+    """The token source and target of the registry ``host`` names, as the
+    credential helper sees it (the environment's principal, the cache on).
 
     A host that is not one of ECR's raises :class:`~ecr_tasks.errors.NotEcrHost`.
     """
@@ -200,4 +199,12 @@ def token_for(host: str, environ: Mapping[str, str] = os.environ) -> Token:
         public_registry=found.host if found.public else naming.PUBLIC_REGISTRY,
     )
     target = Target(found.region, account=found.account, public=found.public, host=found.host)
-    return TokenSource(settings, environ).token(target)
+    return TokenSource(settings, environ), target
+
+
+def token_for(host: str, environ: Mapping[str, str] = os.environ) -> Token:
+    """``host``'s registry token, for callers whose :func:`~ecr_tasks.cache.cached`
+    found none: the registry's own fresh entry if another process has just
+    written it, else fetched (and cached)."""
+    tokens, target = source_for(host, environ)
+    return tokens.token(target)

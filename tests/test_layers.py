@@ -32,8 +32,6 @@ LAZY_IMPORTS = {
     ("credential_helper", "errors"),
     # the refresher only when a token is past half of its life
     ("credential_helper", "refresher"),
-    ("refresher", "awsconfig"),
-    ("refresher", "naming"),
     ("refresher", "token_source"),
     ("refresher", "cache"),
     # logging only when a client is built
