@@ -102,8 +102,8 @@ def tag_rows(images: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
             "pushed_at": image.get("imagePushedAt"),
             "size": image.get("imageSizeInBytes"),
         }
-        if scan_status(image):
-            row["scan"] = scan_status(image)
+        if scan := scan_status(image):
+            row["scan"] = scan
         if _is_index(image):
             row["platforms"] = []
         rows += [{"tag": tag, **row} for tag in image.get("imageTags") or []]
